@@ -1,0 +1,16 @@
+"""chainrule: automatic differentiation of NumPy-style Python.
+
+    import chainrule as cr
+    import chainrule.numpy as cnp
+    cr.grad(lambda x: cnp.sum(cnp.tanh(x) ** 2))(np.ones(3))
+"""
+from . import core, tree_util  # noqa: F401
+from . import prims  # noqa: F401
+from . import numpy  # noqa: F401  (installs array behaviour on tracers)
+from .transforms.api import (grad, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev,  # noqa
+                             jacobian, hessian, vmap, float0)
+from .transforms.custom import (custom_jvp, custom_vjp, checkpoint, remat,  # noqa: F401
+                                stop_gradient)
+from . import extend, test_util  # noqa: F401
+
+__version__ = "0.1.0"

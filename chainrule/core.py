@@ -1,0 +1,283 @@
+"""The core of chainrule: primitives, `bind`, traces, tracers and abstract values.
+
+Contract:
+- A `Primitive` carries every rule of one operation (impl, shape rule, JVP, VJP, batching,
+  lowering, traits). Transforms read those rules; they never name a primitive.
+- `bind(prim, *args, **params)` is the single entry point. With no `Tracer` among the
+  arguments it calls `prim.impl` at once (the eager fast path). Otherwise the tracer whose
+  trace has the highest level processes the primitive; values that are not tracers *of that
+  trace* are constants to it.
+- Every transform invocation creates a `Trace` with a fresh, strictly increasing level, so a
+  trace created inside another one is always "inner": nested transforms never confuse their
+  perturbations.
+- Abstract values (`ShapedArray`) describe a value by shape and dtype only.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Primitive", "bind", "Trace", "Tracer", "ShapedArray", "get_aval", "primitives",
+    "ConcretizationError", "user_frame", "is_float", "is_inexact_dtype",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Abstract values
+
+_SHORT = {"float64": "f64", "float32": "f32", "float16": "f16", "int64": "i64", "int32": "i32",
+          "int16": "i16", "int8": "i8", "uint8": "u8", "uint32": "u32", "uint64": "u64",
+          "bool": "bool", "complex128": "c128", "complex64": "c64"}
+
+
+class ShapedArray:
+    """The abstract value of an array: its shape and dtype."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: Sequence[int], dtype: Any):
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __eq__(self, other):
+        return (isinstance(other, ShapedArray) and self.shape == other.shape
+                and self.dtype == other.dtype)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+    def str_short(self) -> str:
+        name = _SHORT.get(self.dtype.name, self.dtype.name)
+        return f"{name}[{','.join(map(str, self.shape))}]"
+
+    __repr__ = str_short
+
+
+def get_aval(x: Any) -> ShapedArray:
+    """The abstract value of an array, scalar or tracer."""
+    if isinstance(x, Tracer):
+        return x.aval
+    if isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(x.shape, x.dtype)
+    return ShapedArray(np.shape(x), np.result_type(x))
+
+
+def is_inexact_dtype(dtype) -> bool:
+    return np.dtype(dtype).kind in "fc"
+
+
+def is_float(x: Any) -> bool:
+    """True when x (array, scalar or tracer) has a floating or complex dtype."""
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        return isinstance(x, (float, complex))
+    return dt.kind in "fc"
+
+
+# ---------------------------------------------------------------------------------------------
+# Primitives
+
+primitives: dict[str, "Primitive"] = {}
+
+
+class Primitive:
+    """One operation and all of its rules.
+
+    Attributes (each may be None when the primitive does not support it; a transform that
+    needs a missing rule raises an error naming the primitive):
+      impl(*args, **params): evaluate on backend arrays.
+      abstract_eval(*avals, **params): the shape rule; returns an aval (or a list of them).
+      jvp_rules: one rule per positional argument, ``rule(t, ans, *args, **params)`` giving
+        that argument's contribution to the output tangent; an entry None means the output
+        does not depend differentiably on that argument.
+      jvp(primals, tangents, **params) -> (out, out_tangent): a whole-primitive rule that
+        takes precedence over jvp_rules (tangents hold None for symbolic zeros).
+      vjp_rules: one rule per positional argument, ``rule(ct, ans, *args, **params)`` giving
+        the cotangent of that argument.
+      reverse(primals, params) -> (out, bwd): a whole-primitive reverse rule; ``bwd(ct)``
+        returns one cotangent (or None) per argument. Takes precedence over vjp_rules.
+      batch(vals, bdims, **params) -> (out, out_bdim): the batching rule.
+      lower: code-generation hook used by the compiler.
+      inline(*args, **params): for call-like (higher-order) primitives, evaluates the
+        called function on the (possibly traced) arguments; traces that have no rule for
+        the primitive use it.
+      traits: a frozenset of strings ("elementwise", "linear", "commutative", ...) read by
+        compiler passes.
+    """
+
+    def __init__(self, name: str, *, multiple_results: bool = False, register: bool = True):
+        self.name = name
+        self.multiple_results = multiple_results
+        self.impl: Callable | None = None
+        self.abstract_eval: Callable | None = None
+        self.jvp_rules: tuple | None = None
+        self.jvp: Callable | None = None
+        self.vjp_rules: tuple | None = None
+        self.reverse: Callable | None = None
+        self.batch: Callable | None = None
+        self.lower: Callable | None = None
+        self.inline: Callable | None = None
+        self.traits: frozenset = frozenset()
+        if register:
+            if name in primitives:
+                raise ValueError(f"a primitive named `{name}` already exists")
+            primitives[name] = self
+
+    def bind(self, *args, **params):
+        return bind(self, *args, **params)
+
+    __call__ = bind
+
+    def __repr__(self):
+        return f"Primitive({self.name})"
+
+
+def bind(prim: Primitive, *args, **params):
+    """Apply a primitive: eagerly when no argument is a tracer, else via the innermost trace."""
+    top = None
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if top is None or t.level > top.level:
+                top = t
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Traces and tracers
+
+_levels = itertools.count(1)
+
+
+class Trace:
+    """One invocation of a transform. Subclasses implement `process`."""
+
+    __slots__ = ("level",)
+
+    def __init__(self):
+        self.level = next(_levels)
+
+    def process(self, prim: Primitive, args: Sequence[Any], params: dict):
+        raise NotImplementedError
+
+    def concrete(self, tracer: "Tracer", how: str):
+        """The concrete value behind `tracer`, for bool()/float()/...; raises when abstract."""
+        raise ConcretizationError(self.describe(), how)
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class ConcretizationError(TypeError):
+    """A traced value was used where a concrete Python value is needed."""
+
+    def __init__(self, transform: str, how: str, hint: str | None = None):
+        frame = user_frame()
+        where = f" at {frame[0]}:{frame[1]}" if frame else ""
+        if hint is None:
+            hint = ("Use chainrule.numpy.where for elementwise choices (and lax.cond / "
+                    "lax.while_loop for control flow), or mark the argument static.")
+        msg = (f"{how} of a traced value under {transform}{where}: the value is not known "
+               f"while tracing. {hint}")
+        if frame and frame[2]:
+            msg += f"\n    {frame[2].strip()}"
+        super().__init__(msg)
+
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def user_frame():
+    """(filename, line, source) of the innermost stack frame outside chainrule, or None."""
+    f = sys._getframe(1)
+    while f is not None:
+        fn = os.path.abspath(f.f_code.co_filename)
+        if not fn.startswith(_PKG_DIR + os.sep):
+            import linecache
+            return fn, f.f_lineno, linecache.getline(fn, f.f_lineno)
+        f = f.f_back
+    return None
+
+
+class Tracer:
+    """An array-like stand-in for a value inside a transform.
+
+    Operators, methods and indexing are installed by `chainrule.numpy` (which dispatches them
+    to its functions, so they work for every trace).
+    """
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    @property
+    def aval(self) -> ShapedArray:
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple:
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object (a 0-d traced array)")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d traced array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self):
+        return bool(self._trace.concrete(self, "bool()"))
+
+    def __float__(self):
+        return float(self._trace.concrete(self, "float()"))
+
+    def __int__(self):
+        return int(self._trace.concrete(self, "int()"))
+
+    def __complex__(self):
+        return complex(self._trace.concrete(self, "complex()"))
+
+    def __index__(self):
+        v = self._trace.concrete(self, "use as an index (__index__)")
+        return int(np.asarray(v).__index__())
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            f"cannot convert a traced value ({self.aval.str_short()} under "
+            f"{self._trace.describe()}) to a NumPy array: the transform needs to see every "
+            "operation. Use chainrule.numpy functions instead of numpy ones inside "
+            "transformed functions, or chainrule.pure_callback for code that must run on "
+            "real NumPy arrays.")
+
+    __hash__ = None  # arrays are unhashable
+
+    def __repr__(self):
+        return f"{type(self).__name__}<{self.aval.str_short()}>"

@@ -1,0 +1,198 @@
+"""Array creation. Constant arrays are plain NumPy arrays (constants to every transform);
+`array`/`asarray` of (nested lists of) tracers stack them; `full`, `linspace`, `logspace` and
+the `*_like` forms accept traced fill values and endpoints."""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..core import Tracer, bind
+from .. import prims as P
+
+
+def _has_tracer(obj):
+    if isinstance(obj, Tracer):
+        return True
+    if type(obj) in (list, tuple):
+        return builtins.any(_has_tracer(o) for o in obj)
+    return False
+
+
+def array(object, dtype=None, copy=True, ndmin=0):
+    """An array from an array-like (lists of tracers are stacked), as numpy.array."""
+    if isinstance(object, Tracer):
+        out = object if dtype is None else _astype(object, dtype)
+    elif type(object) in (list, tuple) and _has_tracer(object):
+        parts = [array(o) for o in object]
+        if not parts:
+            out = np.array([], dtype=dtype)
+        else:
+            from ._shape import stack
+            dt = np.result_type(*[getattr(p, "dtype", p) for p in parts])
+            out = stack([_astype(p, dt) for p in parts])
+            if dtype is not None:
+                out = _astype(out, dtype)
+    else:
+        return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)
+    if ndmin > out.ndim:
+        out = bind(P.reshape_p, out, shape=(1,) * (ndmin - out.ndim) + tuple(out.shape))
+    return out
+
+
+def _astype(x, dtype):
+    from ._ufuncs import astype
+    return astype(x, dtype)
+
+
+def asarray(a, dtype=None, order=None, *, copy=None):
+    """Convert to an array without copying when possible; tracers pass through."""
+    if isinstance(a, Tracer) or (type(a) in (list, tuple) and _has_tracer(a)):
+        return array(a, dtype=dtype)
+    return np.asarray(a, dtype=dtype, order=order)
+
+
+asanyarray = asarray
+ascontiguousarray = asarray
+
+
+def _shape_of(a):
+    s = getattr(a, "shape", None)
+    return tuple(s) if s is not None else np.shape(a)
+
+
+def _dtype_of(a):
+    d = getattr(a, "dtype", None)
+    return d if d is not None else np.result_type(a)
+
+
+def zeros(shape, dtype=float, order="C"):
+    """An array of zeros (float64 by default)."""
+    return np.zeros(shape, dtype=dtype)
+
+
+def ones(shape, dtype=float, order="C"):
+    """An array of ones (float64 by default)."""
+    return np.ones(shape, dtype=dtype)
+
+
+def empty(shape, dtype=float, order="C"):
+    """A new array (filled with zeros here, so results never depend on garbage)."""
+    return np.zeros(shape, dtype=dtype)
+
+
+def full(shape, fill_value, dtype=None, order="C"):
+    """An array filled with fill_value (which may be traced)."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if isinstance(fill_value, Tracer):
+        v = fill_value if dtype is None else _astype(fill_value, dtype)
+        return bind(P.broadcast_to_p, v, shape=shape)
+    return np.full(shape, fill_value, dtype=dtype)
+
+
+def zeros_like(a, dtype=None, shape=None):
+    """Zeros with the shape and dtype of a."""
+    return np.zeros(_shape_of(a) if shape is None else shape, dtype or _dtype_of(a))
+
+
+def ones_like(a, dtype=None, shape=None):
+    """Ones with the shape and dtype of a."""
+    return np.ones(_shape_of(a) if shape is None else shape, dtype or _dtype_of(a))
+
+
+def empty_like(a, dtype=None, shape=None):
+    """A new array with the shape and dtype of a (zero-filled)."""
+    return zeros_like(a, dtype, shape)
+
+
+def full_like(a, fill_value, dtype=None, shape=None):
+    """An array with the shape and dtype of a, filled with fill_value (may be traced)."""
+    return full(_shape_of(a) if shape is None else shape, fill_value,
+                dtype or _dtype_of(a))
+
+
+def eye(N, M=None, k=0, dtype=float):
+    """A 2-D array with ones on the k-th diagonal."""
+    return np.eye(N, M, k=k, dtype=dtype)
+
+
+def identity(n, dtype=float):
+    """The n x n identity matrix."""
+    return np.identity(n, dtype=dtype)
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop) (static bounds), as numpy.arange."""
+    for v in (start, stop, step):
+        if isinstance(v, Tracer):
+            v._trace.concrete(v, "arange() with a traced bound")
+    return np.arange(start, stop, step, dtype=dtype) if stop is not None or step is not None \
+        else np.arange(start, dtype=dtype)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """num evenly spaced samples over [start, stop]; differentiable in start and stop."""
+    if not (isinstance(start, Tracer) or isinstance(stop, Tracer)):
+        return np.linspace(start, stop, num=num, endpoint=endpoint, retstep=retstep,
+                           dtype=dtype, axis=axis)
+    from ._shape import expand_dims, moveaxis
+    num = int(num)
+    div = (num - 1) if endpoint else num
+    start = array(start, dtype=np.result_type(_dtype_of(start), float))
+    stop = array(stop, dtype=np.result_type(_dtype_of(stop), float))
+    delta = stop - start
+    frac = np.arange(num, dtype=float) / (div if div > 0 else 1)
+    bshape = np.broadcast_shapes(_shape_of(start), _shape_of(stop))
+    frac = frac.reshape((num,) + (1,) * len(bshape))
+    out = expand_dims(start, 0) + frac * expand_dims(delta, 0)
+    if endpoint and num > 1:
+        from ._indexing import scatter
+        out = scatter(out, -1, stop, "set")
+    if axis != 0:
+        out = moveaxis(out, 0, axis)
+    if dtype is not None:
+        out = _astype(out, dtype)
+    step = delta / div if div > 0 else np.nan * delta
+    return (out, step) if retstep else out
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """Numbers spaced evenly on a log scale; differentiable in start, stop and base."""
+    from ._ufuncs import power
+    y = linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
+    out = power(base, y)
+    return out if dtype is None else _astype(out, dtype)
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """Numbers spaced evenly on a log scale between start and stop (positive)."""
+    from ._ufuncs import log10
+    return logspace(log10(start), log10(stop), num=num, endpoint=endpoint, dtype=dtype,
+                    axis=axis)
+
+
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """Coordinate matrices from coordinate vectors (traced vectors allowed)."""
+    from ._shape import broadcast_to, reshape
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    xs = [array(x) for x in xi]
+    ndim = len(xs)
+    shapes = []
+    outs = []
+    for i, x in enumerate(xs):
+        s = [1] * ndim
+        s[i] = -1
+        if indexing == "xy" and ndim > 1 and i < 2:
+            s[0], s[1] = s[1], s[0]
+        outs.append(reshape(x, s))
+        shapes.append(tuple(s))
+    if sparse:
+        return outs
+    full_shape = np.broadcast_shapes(*[o.shape for o in outs])
+    return [broadcast_to(o, full_shape) for o in outs]
+
+
+def tri(N, M=None, k=0, dtype=float):
+    """An array with ones at and below the k-th diagonal."""
+    return np.tri(N, M, k, dtype=dtype)

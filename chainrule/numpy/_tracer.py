@@ -1,0 +1,143 @@
+"""Array behaviour of tracers: operators, methods, indexing and `.at`, installed on the
+`Tracer` base class so that every trace's tracers behave like arrays. Each method dispatches to
+a chainrule.numpy function (NumPy ufuncs applied to tracers dispatch the same way)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Tracer
+from . import _ufuncs as U, _reductions as R, _shape as S, _indexing as I
+
+
+def _swap(f):
+    return lambda self, other: f(other, self)
+
+
+def _matmul(a, b):
+    from ._products import matmul
+    return matmul(a, b)
+
+
+_OPS = {
+    "add": U.add, "sub": U.subtract, "mul": U.multiply, "truediv": U.divide,
+    "floordiv": U.floor_divide, "mod": U.remainder, "pow": U.power, "matmul": _matmul,
+    "and": U.bitwise_and, "or": U.bitwise_or, "xor": U.bitwise_xor,
+    "lshift": U.left_shift, "rshift": U.right_shift,
+}
+
+
+def _install():
+    T = Tracer
+    for name, f in _OPS.items():
+        setattr(T, f"__{name}__", (lambda f: lambda self, other: f(self, other))(f))
+        setattr(T, f"__r{name}__", _swap(f))
+    T.__eq__ = lambda self, other: U.equal(self, other)
+    T.__ne__ = lambda self, other: U.not_equal(self, other)
+    T.__lt__ = lambda self, other: U.less(self, other)
+    T.__le__ = lambda self, other: U.less_equal(self, other)
+    T.__gt__ = lambda self, other: U.greater(self, other)
+    T.__ge__ = lambda self, other: U.greater_equal(self, other)
+    T.__neg__ = lambda self: U.negative(self)
+    T.__pos__ = lambda self: self
+    T.__abs__ = lambda self: U.absolute(self)
+    T.__invert__ = lambda self: U.invert(self)
+    T.__round__ = lambda self, ndigits=None: U.round(self, ndigits or 0)
+    T.__divmod__ = lambda self, other: (U.floor_divide(self, other), U.remainder(self, other))
+    T.__rdivmod__ = lambda self, other: (U.floor_divide(other, self), U.remainder(other, self))
+    T.__getitem__ = lambda self, key: I.getitem(self, key)
+    T.__setitem__ = _setitem
+    T.at = property(lambda self: I._IndexUpdateHelper(self))
+    T.__array_ufunc__ = _array_ufunc
+
+    T.T = property(lambda self: S.transpose(self))
+    T.mT = property(lambda self: S.matrix_transpose(self))
+    T.real = property(lambda self: U.real(self))
+    T.imag = property(lambda self: U.imag(self))
+    T.sum = lambda self, axis=None, dtype=None, out=None, keepdims=False, **kw: R.sum(
+        self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)
+    T.prod = lambda self, axis=None, dtype=None, out=None, keepdims=False, **kw: R.prod(
+        self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)
+    T.mean = lambda self, axis=None, dtype=None, out=None, keepdims=False: R.mean(
+        self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    T.var = lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False: R.var(
+        self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    T.std = lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False: R.std(
+        self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    T.max = lambda self, axis=None, out=None, keepdims=False, **kw: R.max(
+        self, axis=axis, out=out, keepdims=keepdims, **kw)
+    T.min = lambda self, axis=None, out=None, keepdims=False, **kw: R.min(
+        self, axis=axis, out=out, keepdims=keepdims, **kw)
+    T.all = lambda self, axis=None, out=None, keepdims=False: R.all(self, axis, out, keepdims)
+    T.any = lambda self, axis=None, out=None, keepdims=False: R.any(self, axis, out, keepdims)
+    T.argmax = lambda self, axis=None, out=None, keepdims=False: R.argmax(
+        self, axis, out, keepdims=keepdims)
+    T.argmin = lambda self, axis=None, out=None, keepdims=False: R.argmin(
+        self, axis, out, keepdims=keepdims)
+    T.cumsum = lambda self, axis=None, dtype=None, out=None: R.cumsum(self, axis, dtype, out)
+    T.cumprod = lambda self, axis=None, dtype=None, out=None: R.cumprod(self, axis, dtype, out)
+    T.ptp = lambda self, axis=None, out=None, keepdims=False: R.ptp(self, axis, out, keepdims)
+    T.reshape = _reshape_method
+    T.transpose = lambda self, *axes: S.transpose(
+        self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) or
+        (len(axes) == 1 and axes[0] is None) else (axes or None))
+    T.swapaxes = lambda self, a1, a2: S.swapaxes(self, a1, a2)
+    T.squeeze = lambda self, axis=None: S.squeeze(self, axis)
+    T.ravel = lambda self, order="C": S.ravel(self, order)
+    T.flatten = lambda self, order="C": S.ravel(self, order)
+    T.astype = lambda self, dtype, copy=True, **kw: U.astype(self, dtype)
+    T.clip = lambda self, min=None, max=None, out=None, **kw: U.clip(self, min, max, out, **kw)
+    T.conj = lambda self: U.conjugate(self)
+    T.conjugate = lambda self: U.conjugate(self)
+    T.round = lambda self, decimals=0, out=None: U.round(self, decimals, out)
+    T.copy = lambda self: self
+    T.dot = lambda self, b, out=None: _call("_products", "dot", self, b)
+    T.repeat = lambda self, repeats, axis=None: _call("_manip", "repeat", self, repeats, axis)
+    T.diagonal = lambda self, offset=0, axis1=0, axis2=1: _call(
+        "_manip", "diagonal", self, offset, axis1, axis2)
+    T.trace = lambda self, offset=0, axis1=0, axis2=1, dtype=None, out=None: _call(
+        "_manip", "trace", self, offset, axis1, axis2, dtype, out)
+    T.take = lambda self, indices, axis=None, out=None, mode=None: _call(
+        "_manip", "take", self, indices, axis, out, mode)
+    T.sort = lambda self, axis=-1, **kw: _call("_manip", "sort", self, axis, **kw)
+    T.argsort = lambda self, axis=-1, **kw: _call("_manip", "argsort", self, axis, **kw)
+    T.nonzero = lambda self: I.nonzero(self)
+    T.item = _item
+    T.tolist = lambda self: np.asarray(self._trace.concrete(self, "tolist()")).tolist()
+
+
+def _call(mod, name, *args, **kw):
+    import importlib
+    m = importlib.import_module(f"chainrule.numpy.{mod}")
+    return getattr(m, name)(*args, **kw)
+
+
+def _reshape_method(self, *shape, order="C"):
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = shape[0]
+    return S.reshape(self, shape, order=order)
+
+
+def _item(self, *args):
+    v = np.asarray(self._trace.concrete(self, "item()"))
+    return v.item(*args)
+
+
+def _setitem(self, key, value):
+    raise TypeError(
+        "in-place assignment x[idx] = y on a traced value is not supported here; use the "
+        "functional form x = x.at[idx].set(y) (or .add/.multiply/.min/.max)")
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    from .. import numpy as cnp
+    if method != "__call__" or kwargs.get("out") is not None:
+        return NotImplemented
+    f = getattr(cnp, ufunc.__name__, None)
+    if f is None:
+        raise TypeError(f"chainrule has no implementation of numpy.{ufunc.__name__} for "
+                        "traced values")
+    kwargs.pop("out", None)
+    return f(*inputs, **kwargs)
+
+
+_install()

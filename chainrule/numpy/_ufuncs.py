@@ -1,0 +1,260 @@
+"""Elementwise functions of chainrule.numpy: thin wrappers that bind one primitive each, or
+compositions of primitives. NumPy 2 semantics: broadcasting, NEP 50 promotion (Python scalars
+are weak), float64 by default.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core import Tracer, bind
+from .. import prims as P
+
+
+def _arr(x):
+    """Lists and tuples become arrays (stacking any tracers inside)."""
+    if type(x) in (list, tuple):
+        from ._creation import array
+        return array(x)
+    return x
+
+
+def _unary(prim, name, doc=None):
+    def f(x, /):
+        if type(x) in (list, tuple):
+            x = _arr(x)
+        return bind(prim, x)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc or f"Elementwise `{name}`, as numpy.{name}; differentiable where defined."
+    return f
+
+
+def _binary(prim, name, doc=None):
+    def f(x1, x2, /):
+        if type(x1) in (list, tuple):
+            x1 = _arr(x1)
+        if type(x2) in (list, tuple):
+            x2 = _arr(x2)
+        return bind(prim, x1, x2)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc or f"Elementwise `{name}`, as numpy.{name} (broadcasting)."
+    return f
+
+
+add = _binary(P.add_p, "add")
+subtract = _binary(P.sub_p, "subtract")
+multiply = _binary(P.mul_p, "multiply")
+divide = _binary(P.div_p, "divide")
+true_divide = divide
+floor_divide = _binary(P.floordiv_p, "floor_divide")
+power = _binary(P.pow_p, "power")
+pow = power
+maximum = _binary(P.max_p, "maximum")
+minimum = _binary(P.min_p, "minimum")
+fmod = _binary(P.fmod_p, "fmod")
+remainder = _binary(P.rem_p, "remainder")
+mod = remainder
+arctan2 = _binary(P.atan2_p, "arctan2")
+atan2 = arctan2
+hypot = _binary(P.hypot_p, "hypot")
+logaddexp = _binary(P.logaddexp_p, "logaddexp")
+logaddexp2 = _binary(P.logaddexp2_p, "logaddexp2")
+copysign = _binary(P.copysign_p, "copysign")
+nextafter = _binary(P.nextafter_p, "nextafter")
+heaviside = _binary(P.heaviside_p, "heaviside")
+equal = _binary(P.eq_p, "equal")
+not_equal = _binary(P.ne_p, "not_equal")
+less = _binary(P.lt_p, "less")
+less_equal = _binary(P.le_p, "less_equal")
+greater = _binary(P.gt_p, "greater")
+greater_equal = _binary(P.ge_p, "greater_equal")
+logical_and = _binary(P.and_p, "logical_and")
+logical_or = _binary(P.or_p, "logical_or")
+logical_xor = _binary(P.xor_p, "logical_xor")
+bitwise_and = _binary(P.bitand_p, "bitwise_and")
+bitwise_or = _binary(P.bitor_p, "bitwise_or")
+bitwise_xor = _binary(P.bitxor_p, "bitwise_xor")
+left_shift = _binary(P.lshift_p, "left_shift")
+right_shift = _binary(P.rshift_p, "right_shift")
+
+negative = _unary(P.neg_p, "negative")
+exp = _unary(P.exp_p, "exp")
+exp2 = _unary(P.exp2_p, "exp2")
+expm1 = _unary(P.expm1_p, "expm1")
+log = _unary(P.log_p, "log")
+log2 = _unary(P.log2_p, "log2")
+log10 = _unary(P.log10_p, "log10")
+log1p = _unary(P.log1p_p, "log1p")
+sqrt = _unary(P.sqrt_p, "sqrt")
+cbrt = _unary(P.cbrt_p, "cbrt")
+sin = _unary(P.sin_p, "sin")
+cos = _unary(P.cos_p, "cos")
+tan = _unary(P.tan_p, "tan")
+arcsin = _unary(P.arcsin_p, "arcsin")
+arccos = _unary(P.arccos_p, "arccos")
+arctan = _unary(P.arctan_p, "arctan")
+sinh = _unary(P.sinh_p, "sinh")
+cosh = _unary(P.cosh_p, "cosh")
+tanh = _unary(P.tanh_p, "tanh")
+arcsinh = _unary(P.arcsinh_p, "arcsinh")
+arccosh = _unary(P.arccosh_p, "arccosh")
+arctanh = _unary(P.arctanh_p, "arctanh")
+asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
+absolute = _unary(P.abs_p, "absolute")
+abs = absolute
+fabs = absolute
+sign = _unary(P.sign_p, "sign")
+floor = _unary(P.floor_p, "floor")
+ceil = _unary(P.ceil_p, "ceil")
+trunc = _unary(P.trunc_p, "trunc")
+fix = trunc
+rint = _unary(P.rint_p, "rint")
+isnan = _unary(P.isnan_p, "isnan")
+isinf = _unary(P.isinf_p, "isinf")
+isfinite = _unary(P.isfinite_p, "isfinite")
+signbit = _unary(P.signbit_p, "signbit")
+logical_not = _unary(P.not_p, "logical_not")
+invert = _unary(P.invert_p, "invert")
+bitwise_not = invert
+conjugate = _unary(P.conj_p, "conjugate")
+conj = conjugate
+
+
+def real(val, /):
+    """Real part, as numpy.real."""
+    return bind(P.real_p, _arr(val))
+
+
+def imag(val, /):
+    """Imaginary part, as numpy.imag."""
+    return bind(P.imag_p, _arr(val))
+
+
+def positive(x, /):
+    """Elementwise +x (a copy for arrays)."""
+    return x
+
+
+def square(x, /):
+    """Elementwise x**2."""
+    return multiply(x, x)
+
+
+def reciprocal(x, /):
+    """Elementwise 1/x."""
+    return divide(1.0 if _dtype(x).kind in "fc" else 1, x)
+
+
+def float_power(x1, x2, /):
+    """x1**x2 computed in float64 (complex128 for complex inputs), as numpy.float_power."""
+    dt = np.result_type(_dtype(x1), _dtype(x2), np.float64)
+    return power(astype(x1, dt), astype(x2, dt))
+
+
+def round(a, decimals=0, out=None):
+    """Round to the given number of decimals (half to even), as numpy.round."""
+    _no_out(out, "round")
+    return bind(P.round_p, _arr(a), decimals=int(decimals))
+
+
+around = round
+
+
+def deg2rad(x, /):
+    """Degrees to radians."""
+    return multiply(x, math.pi / 180.0)
+
+
+radians = deg2rad
+
+
+def rad2deg(x, /):
+    """Radians to degrees."""
+    return multiply(x, 180.0 / math.pi)
+
+
+degrees = rad2deg
+
+
+def sinc(x, /):
+    """Normalized sinc, sin(pi x)/(pi x), with sinc(0) = 1 and finite derivatives at 0."""
+    x = _arr(x)
+    px = multiply(x, math.pi)
+    zero = equal(x, 0)
+    safe = where(zero, 1.0, px)
+    # at 0 use the Taylor series 1 - (pi x)^2/6, which has the right derivatives there
+    return where(zero, 1.0 - px * px / 6.0, sin(safe) / safe)
+
+
+def fmax(x1, x2, /):
+    """Elementwise maximum ignoring NaNs, as numpy.fmax."""
+    return where(isnan(x2), x1, where(isnan(x1), x2, maximum(x1, x2)))
+
+
+def fmin(x1, x2, /):
+    """Elementwise minimum ignoring NaNs, as numpy.fmin."""
+    return where(isnan(x2), x1, where(isnan(x1), x2, minimum(x1, x2)))
+
+
+def where(condition, x=None, y=None, /):
+    """Choose x where condition holds, else y (as numpy.where). One argument: nonzero(cond)."""
+    if x is None and y is None:
+        from ._indexing import nonzero
+        return nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("where takes either 1 or 3 arguments")
+    return bind(P.select_p, _bool(condition), _arr(x), _arr(y))
+
+
+def _bool(c):
+    c = _arr(c)
+    dt = _dtype(c)
+    if dt != np.bool_:
+        c = not_equal(c, 0)
+    return c
+
+
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    """Clip values to [a_min, a_max] (either may be None), as numpy.clip."""
+    _no_out(out, "clip")
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    a = _arr(a)
+    if lo is not None:
+        a = maximum(a, lo)
+    if hi is not None:
+        a = minimum(a, hi)
+    return a
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise closeness test, as numpy.isclose (no derivative)."""
+    a, b = _arr(a), _arr(b)
+    close = less_equal(absolute(a - b), atol + rtol * absolute(b))
+    close = logical_or(close, equal(a, b))
+    if equal_nan:
+        close = logical_or(close, logical_and(isnan(a), isnan(b)))
+    return close
+
+
+def _dtype(x):
+    dt = getattr(x, "dtype", None)
+    return dt if dt is not None else np.result_type(x)
+
+
+def astype(x, dtype, /, copy=True):
+    """Convert to dtype (differentiable between inexact dtypes)."""
+    x = _arr(x)
+    dtype = np.dtype(dtype)
+    if _dtype(x) == dtype and not isinstance(x, Tracer):
+        return np.array(x, copy=copy) if isinstance(x, np.ndarray) else np.asarray(x, dtype)
+    if _dtype(x) == dtype:
+        return x
+    return bind(P.convert_p, x, dtype=dtype)
+
+
+def _no_out(out, name):
+    if out is not None:
+        raise TypeError(f"chainrule.numpy.{name} does not support out=: arrays are values "
+                        "here; assign the result instead")

@@ -1,0 +1,131 @@
+"""Rule builders shared by the primitive blocks, and small structural helpers used by rules.
+
+Contract: builders return a fully-ruled `Primitive` for a common shape of operation
+(elementwise unary/binary, "no derivative"); rules they build use only primitives and
+operators, so they are differentiable, batchable and stageable themselves.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..core import Primitive, ShapedArray, bind
+
+_float_kinds = "fc"
+
+
+def _dtype_of(a):
+    dt = getattr(a, "dtype", None)
+    return a if dt is None else dt
+
+
+def ufunc_aval(ufunc):
+    """A shape rule for a NumPy ufunc: broadcast the shapes, resolve the dtype like NumPy."""
+    def rule(*args, **params):
+        shape = np.broadcast_shapes(*(np.shape(a) if not hasattr(a, "shape") else a.shape
+                                      for a in args))
+        dt = np.result_type(*(_dtype_of(a) for a in args))
+        try:
+            out = ufunc.resolve_dtypes((dt,) * ufunc.nin + (None,) * ufunc.nout)[-1]
+        except Exception:  # no loop for this dtype: NumPy raises at run time too
+            out = dt
+        return ShapedArray(shape, out)
+    return rule
+
+
+def batch_elementwise(prim: Primitive):
+    """Batching rule for elementwise (broadcasting) primitives: batch dims moved to the front."""
+    def rule(vals, bdims, **params):
+        ranks = [np.ndim(v) - (b is not None) if not hasattr(v, "ndim") else
+                 v.ndim - (b is not None) for v, b in zip(vals, bdims)]
+        r = max(ranks)
+        new = []
+        for v, b, rk in zip(vals, bdims, ranks):
+            if b is not None:
+                v = moveaxis0(v, b)
+                if rk < r:
+                    v = reshape_p(v, shape=(v.shape[0],) + (1,) * (r - rk) + v.shape[1:])
+            new.append(v)
+        return bind(prim, *new, **params), 0
+    return rule
+
+
+def elementwise(name: str, impl: Callable, nargs: int, *, derivs=None, jvp_rules=None,
+                vjp_rules=None, traits=(), aval=None, lower=None) -> Primitive:
+    """An elementwise primitive of `nargs` arrays.
+
+    Either `derivs` (one function (ans, *args) -> partial derivative per argument, None for
+    non-differentiable arguments) or explicit `jvp_rules`/`vjp_rules`. With neither, the
+    primitive has no derivative (its outputs are constants to differentiation).
+    """
+    p = Primitive(name)
+    p.impl = impl
+    p.abstract_eval = aval or (ufunc_aval(impl) if isinstance(impl, np.ufunc) else None)
+    if derivs is not None:
+        jvp_rules = tuple(None if d is None else _jvp_from_deriv(d) for d in derivs)
+        vjp_rules = tuple(None if d is None else _vjp_from_deriv(d) for d in derivs)
+    p.jvp_rules = jvp_rules if jvp_rules is not None else (None,) * nargs
+    p.vjp_rules = vjp_rules if vjp_rules is not None else (None,) * nargs
+    p.batch = batch_elementwise(p)
+    p.traits = frozenset({"elementwise", *traits})
+    p.lower = lower or (f"np.{impl.__name__}" if isinstance(impl, np.ufunc) else None)
+    return p
+
+
+def _jvp_from_deriv(d):
+    return lambda t, ans, *args, **params: t * d(ans, *args, **params)
+
+
+def _vjp_from_deriv(d):
+    def rule(ct, ans, *args, **params):
+        dv = d(ans, *args, **params)
+        if getattr(dv, "dtype", None) is not None and dv.dtype.kind == "c":
+            dv = conj_p(dv)
+        return ct * dv
+    return rule
+
+
+# ---------------------------------------------------------------------------------------------
+# structural helpers used by rules everywhere
+
+
+def moveaxis0(x, axis: int):
+    """Move `axis` of x to the front (a transpose primitive, or nothing)."""
+    if axis == 0:
+        return x
+    n = x.ndim
+    perm = (axis,) + tuple(i for i in range(n) if i != axis)
+    return transpose_p(x, perm=perm)
+
+
+def fit(x, shape, dtype, reduce: bool = False):
+    """Make x have `shape` and `dtype`: broadcast up, or (reduce=True) sum broadcast dims away."""
+    xs = x.shape
+    if xs != tuple(shape):
+        if reduce and len(xs) >= len(shape):
+            lead = len(xs) - len(shape)
+            axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(shape)
+                                              if d == 1 and xs[i + lead] != 1)
+            if axes:
+                x = reduce_sum_p(x, axes=axes)
+            if x.shape != tuple(shape):
+                x = reshape_p(x, shape=tuple(shape))
+        else:
+            x = broadcast_to_p(x, shape=tuple(shape))
+    dtype = np.dtype(dtype)
+    if x.dtype != dtype:
+        if x.dtype.kind == "c" and dtype.kind != "c":
+            x = real_p(x)
+        x = convert_p(x, dtype=dtype)
+    return x
+
+
+def unbroadcast(ct, like):
+    """Sum a cotangent down to the shape (and dtype) of the argument `like`."""
+    return fit(ct, like.shape, like.dtype, reduce=True)
+
+
+from .structural import (broadcast_to_p, convert_p, reduce_sum_p, reshape_p,  # noqa: E402
+                         transpose_p)
+from .elementwise import conj_p, real_p  # noqa: E402

@@ -1,0 +1,276 @@
+"""Elementwise primitives: one block each (impl, shape rule, derivatives, batching, lowering).
+
+All of them broadcast like NumPy ufuncs and accept Python scalars, whose dtype is "weak"
+(NEP 50). Derivatives are written with primitives and operators; cotangents that come out
+broadcast are summed back to the argument's shape by the reverse sweep.
+Subgradient convention at kinks: abs'(0) = 0, sign/floor/... have derivative 0, maximum and
+minimum split the derivative equally (1/2 each) at ties.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.special as sps
+
+from ..core import Primitive, ShapedArray
+from .base import elementwise
+
+
+def _same_aval(x, **params):
+    return ShapedArray(x.shape, x.dtype)
+
+
+# --- linear ------------------------------------------------------------------------------------
+
+add_p = elementwise("add", np.add, 2, jvp_rules=(lambda t, ans, x, y: t, lambda t, ans, x, y: t),
+                    vjp_rules=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct),
+                    traits=("linear", "commutative"))
+sub_p = elementwise("subtract", np.subtract, 2,
+                    jvp_rules=(lambda t, ans, x, y: t, lambda t, ans, x, y: -t),
+                    vjp_rules=(lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct),
+                    traits=("linear",))
+neg_p = elementwise("negative", np.negative, 1, jvp_rules=(lambda t, ans, x: -t,),
+                    vjp_rules=(lambda ct, ans, x: -ct,), traits=("linear",))
+conj_p = elementwise("conjugate", np.conjugate, 1, jvp_rules=(lambda t, ans, x: conj_p(t),),
+                     vjp_rules=(lambda ct, ans, x: conj_p(ct),), traits=("linear",))
+
+
+def _real_vjp(ct, ans, x):
+    return ct if x.dtype.kind != "c" else convert_c(ct, x.dtype)
+
+
+def _imag_vjp(ct, ans, x):
+    return None if x.dtype.kind != "c" else convert_c(ct, x.dtype) * (-1j)
+
+
+def convert_c(x, dtype):
+    from .structural import convert_p
+    return convert_p(x, dtype=dtype)
+
+
+real_p = elementwise("real", np.real, 1, jvp_rules=(lambda t, ans, x: real_p(t),),
+                     vjp_rules=(_real_vjp,), traits=("linear",),
+                     aval=lambda x: ShapedArray(x.shape, np.empty(0, x.dtype).real.dtype))
+imag_p = elementwise("imag", np.imag, 1, jvp_rules=(lambda t, ans, x: imag_p(t),),
+                     vjp_rules=(_imag_vjp,), traits=("linear",),
+                     aval=lambda x: ShapedArray(x.shape, np.empty(0, x.dtype).real.dtype))
+
+# --- arithmetic ----------------------------------------------------------------------------------
+
+mul_p = elementwise("multiply", np.multiply, 2,
+                    jvp_rules=(lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t),
+                    vjp_rules=(lambda ct, ans, x, y: ct * conj_if_c(y),
+                               lambda ct, ans, x, y: conj_if_c(x) * ct),
+                    traits=("commutative", "bilinear"))
+div_p = elementwise("divide", np.true_divide, 2,
+                    jvp_rules=(lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y),
+                    vjp_rules=(lambda ct, ans, x, y: ct / conj_if_c(y),
+                               lambda ct, ans, x, y: -ct * conj_if_c(ans / y)))
+
+
+def conj_if_c(x):
+    dt = getattr(x, "dtype", None)
+    if dt is not None and dt.kind == "c":
+        return conj_p(x)
+    if isinstance(x, complex):
+        return x.conjugate()
+    return x
+
+
+def _pow_d0(ans, x, y):
+    # d/dx x**y = y * x**(y-1), taken as 0 where y == 0 (also at x == 0)
+    if isinstance(y, (int, float)):
+        if y == 0:
+            return 0.0 * x
+        if y == 2:
+            return 2.0 * x
+        return y * pow_p(x, y - 1)
+    return select_p(eq_p(y, 0), 0.0, y * pow_p(x, y - 1))
+
+
+def _pow_d1(ans, x, y):
+    # d/dy x**y = log(x) * x**y, taken as 0 where x == 0 (the limit from the right for y > 0)
+    xz = eq_p(x, 0)
+    return select_p(xz, 0.0, log_p(select_p(xz, 1.0, x)) * ans)
+
+
+pow_p = elementwise("power", np.power, 2, derivs=(_pow_d0, _pow_d1))
+
+
+def _max_d(ans, x, y):
+    return select_p(gt_p(x, y), 1.0, select_p(eq_p(x, y), 0.5, 0.0))
+
+
+def _min_d(ans, x, y):
+    return select_p(lt_p(x, y), 1.0, select_p(eq_p(x, y), 0.5, 0.0))
+
+
+max_p = elementwise("maximum", np.maximum, 2,
+                    derivs=(_max_d, lambda ans, x, y: _max_d(ans, y, x)), traits=("commutative",))
+min_p = elementwise("minimum", np.minimum, 2,
+                    derivs=(_min_d, lambda ans, x, y: _min_d(ans, y, x)), traits=("commutative",))
+fmod_p = elementwise("fmod", np.fmod, 2,
+                     derivs=(lambda ans, x, y: 1.0, lambda ans, x, y: -trunc_p(x / y)))
+rem_p = elementwise("remainder", np.remainder, 2,
+                    derivs=(lambda ans, x, y: 1.0, lambda ans, x, y: -floor_p(x / y)))
+floordiv_p = elementwise("floor_divide", np.floor_divide, 2)
+atan2_p = elementwise("arctan2", np.arctan2, 2,
+                      derivs=(lambda ans, y, x: x / (x * x + y * y),
+                              lambda ans, y, x: -y / (x * x + y * y)))
+
+
+def _hypot_d(ans, x, y):
+    nz = eq_p(ans, 0)
+    return select_p(nz, 0.0, x / select_p(nz, 1.0, ans))
+
+
+hypot_p = elementwise("hypot", np.hypot, 2,
+                      derivs=(_hypot_d, lambda ans, x, y: _hypot_d(ans, y, x)),
+                      traits=("commutative",))
+logaddexp_p = elementwise("logaddexp", np.logaddexp, 2,
+                          derivs=(lambda ans, x, y: exp_p(x - ans),
+                                  lambda ans, x, y: exp_p(y - ans)), traits=("commutative",))
+logaddexp2_p = elementwise("logaddexp2", np.logaddexp2, 2,
+                           derivs=(lambda ans, x, y: exp2_p(x - ans),
+                                   lambda ans, x, y: exp2_p(y - ans)), traits=("commutative",))
+copysign_p = elementwise(
+    "copysign", np.copysign, 2,
+    derivs=(lambda ans, x, y: select_p(ne_p(signbit_p(x), signbit_p(y)), -1.0, 1.0), None))
+nextafter_p = elementwise("nextafter", np.nextafter, 2)
+heaviside_p = elementwise("heaviside", np.heaviside, 2)
+
+# --- unary math ------------------------------------------------------------------------------------
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+
+def _unary(name, impl, d, **kw):
+    return elementwise(name, impl, 1, derivs=(d,), **kw)
+
+
+exp_p = _unary("exp", np.exp, lambda ans, x: ans)
+exp2_p = _unary("exp2", np.exp2, lambda ans, x: ans * _LN2)
+expm1_p = _unary("expm1", np.expm1, lambda ans, x: ans + 1.0)
+log_p = _unary("log", np.log, lambda ans, x: 1.0 / x)
+log2_p = _unary("log2", np.log2, lambda ans, x: 1.0 / (x * _LN2))
+log10_p = _unary("log10", np.log10, lambda ans, x: 1.0 / (x * _LN10))
+log1p_p = _unary("log1p", np.log1p, lambda ans, x: 1.0 / (x + 1.0))
+sqrt_p = _unary("sqrt", np.sqrt, lambda ans, x: 0.5 / ans)
+cbrt_p = _unary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans))
+sin_p = _unary("sin", np.sin, lambda ans, x: cos_p(x))
+cos_p = _unary("cos", np.cos, lambda ans, x: -sin_p(x))
+tan_p = _unary("tan", np.tan, lambda ans, x: 1.0 + ans * ans)
+arcsin_p = _unary("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt_p(1.0 - x * x))
+arccos_p = _unary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt_p(1.0 - x * x))
+arctan_p = _unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x))
+sinh_p = _unary("sinh", np.sinh, lambda ans, x: cosh_p(x))
+cosh_p = _unary("cosh", np.cosh, lambda ans, x: sinh_p(x))
+tanh_p = _unary("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans)
+arcsinh_p = _unary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt_p(x * x + 1.0))
+arccosh_p = _unary("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt_p(x * x - 1.0))
+arctanh_p = _unary("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x))
+
+
+def _abs_d(ans, x):
+    if x.dtype.kind == "c":
+        nz = eq_p(ans, 0)
+        return select_p(nz, 0.0, conj_p(x) / select_p(nz, 1.0, ans))
+    return sign_p(x)
+
+
+def _abs_vjp(ct, ans, x):
+    if x.dtype.kind == "c":
+        nz = eq_p(ans, 0)
+        return select_p(nz, 0.0, ct * x / select_p(nz, 1.0, ans))
+    return ct * sign_p(x)
+
+
+abs_p = elementwise("absolute", np.absolute, 1,
+                    jvp_rules=(lambda t, ans, x: real_p(t * _abs_d(ans, x))
+                               if x.dtype.kind == "c" else t * sign_p(x),),
+                    vjp_rules=(_abs_vjp,))
+
+# special functions (SciPy ufuncs)
+_SQRT_PI = math.sqrt(math.pi)
+erf_p = _unary("erf", sps.erf, lambda ans, x: (2.0 / _SQRT_PI) * exp_p(-(x * x)),
+               lower="sps.erf")
+erfc_p = _unary("erfc", sps.erfc, lambda ans, x: (-2.0 / _SQRT_PI) * exp_p(-(x * x)),
+                lower="sps.erfc")
+erfinv_p = _unary("erfinv", sps.erfinv, lambda ans, x: (_SQRT_PI / 2.0) * exp_p(ans * ans),
+                  lower="sps.erfinv")
+expit_p = _unary("expit", sps.expit, lambda ans, x: ans * (1.0 - ans), lower="sps.expit")
+gammaln_p = _unary("gammaln", sps.gammaln, lambda ans, x: digamma_p(x), lower="sps.gammaln")
+digamma_p = _unary("digamma", sps.digamma, lambda ans, x: polygamma_p(x, n=1),
+                   lower="sps.digamma")
+
+
+def _polygamma(x, *, n):
+    return sps.polygamma(n, x)
+
+
+polygamma_p = elementwise("polygamma", _polygamma, 1,
+                          derivs=(lambda ans, x, n: polygamma_p(x, n=n + 1),),
+                          aval=lambda x, n: ShapedArray(
+                              x.shape, np.result_type(x.dtype, np.float64)
+                              if x.dtype.kind not in "fc" else x.dtype))
+
+# --- no derivative ---------------------------------------------------------------------------------
+
+sign_p = elementwise("sign", np.sign, 1)
+floor_p = elementwise("floor", np.floor, 1)
+ceil_p = elementwise("ceil", np.ceil, 1)
+trunc_p = elementwise("trunc", np.trunc, 1)
+rint_p = elementwise("rint", np.rint, 1)
+
+
+def _round(x, *, decimals):
+    return np.round(x, decimals)
+
+
+round_p = elementwise("round", _round, 1, aval=_same_aval)
+isnan_p = elementwise("isnan", np.isnan, 1)
+isinf_p = elementwise("isinf", np.isinf, 1)
+isfinite_p = elementwise("isfinite", np.isfinite, 1)
+signbit_p = elementwise("signbit", np.signbit, 1)
+not_p = elementwise("logical_not", np.logical_not, 1)
+invert_p = elementwise("invert", np.invert, 1)
+eq_p = elementwise("equal", np.equal, 2, traits=("commutative",))
+ne_p = elementwise("not_equal", np.not_equal, 2, traits=("commutative",))
+lt_p = elementwise("less", np.less, 2)
+le_p = elementwise("less_equal", np.less_equal, 2)
+gt_p = elementwise("greater", np.greater, 2)
+ge_p = elementwise("greater_equal", np.greater_equal, 2)
+and_p = elementwise("logical_and", np.logical_and, 2, traits=("commutative",))
+or_p = elementwise("logical_or", np.logical_or, 2, traits=("commutative",))
+xor_p = elementwise("logical_xor", np.logical_xor, 2, traits=("commutative",))
+bitand_p = elementwise("bitwise_and", np.bitwise_and, 2, traits=("commutative",))
+bitor_p = elementwise("bitwise_or", np.bitwise_or, 2, traits=("commutative",))
+bitxor_p = elementwise("bitwise_xor", np.bitwise_xor, 2, traits=("commutative",))
+lshift_p = elementwise("left_shift", np.left_shift, 2)
+rshift_p = elementwise("right_shift", np.right_shift, 2)
+
+# --- selection and gradient blocking ------------------------------------------------------------
+
+
+def _select_aval(c, x, y):
+    shape = np.broadcast_shapes(c.shape, np.shape(x) if not hasattr(x, "shape") else x.shape,
+                                np.shape(y) if not hasattr(y, "shape") else y.shape)
+    dt = np.result_type(getattr(x, "dtype", x), getattr(y, "dtype", y))
+    return ShapedArray(shape, dt)
+
+
+select_p = elementwise(
+    "where", np.where, 3,
+    jvp_rules=(None, lambda t, ans, c, x, y: select_p(c, t, 0.0),
+               lambda t, ans, c, x, y: select_p(c, 0.0, t)),
+    vjp_rules=(None, lambda ct, ans, c, x, y: select_p(c, ct, 0.0),
+               lambda ct, ans, c, x, y: select_p(c, 0.0, ct)),
+    aval=_select_aval, lower="np.where")
+
+
+def _identity(x):
+    return x
+
+
+stop_gradient_p = elementwise("stop_gradient", _identity, 1, aval=_same_aval, lower="")

@@ -1,0 +1,624 @@
+"""Structural primitives: shape changes, dtype conversion, reductions, scans, concatenation,
+padding, indexing and index updates, contraction (dot_general), argsort.
+
+Conventions: arrays are positional arguments, static metadata are keyword parameters
+(hashable: ints, tuples, dtypes). Index expressions are encoded statically (see
+`encode_index`) with integer-array indices passed as extra positional arguments.
+Reductions shared ties equally in their derivatives (max/min); cumprod's derivative divides
+by the input (documented caveat: not finite at exact zeros).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..core import Primitive, ShapedArray, bind
+from .base import fit, moveaxis0
+
+
+def _prim(name, impl, aval, *, jvp_rules=None, vjp_rules=None, jvp=None, batch=None,
+          traits=(), multiple_results=False):
+    p = Primitive(name, multiple_results=multiple_results)
+    p.impl, p.abstract_eval = impl, aval
+    p.jvp_rules, p.vjp_rules, p.jvp, p.batch = jvp_rules, vjp_rules, jvp, batch
+    p.traits = frozenset(traits)
+    return p
+
+
+class PerArg:
+    """A rule table valid for any number of arguments: entry i is `functools.partial(fn, i)`."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __getitem__(self, i):
+        return functools.partial(self.fn, i)
+
+
+def _zeros(x):
+    return np.zeros(x.shape, x.dtype)
+
+
+# --- dtype conversion -------------------------------------------------------------------------------
+
+
+def _convert(x, *, dtype):
+    return np.asarray(x).astype(dtype, copy=False)
+
+
+def _convert_jvp(t, ans, x, *, dtype):
+    return convert_p(t, dtype=dtype) if np.dtype(dtype).kind in "fc" else None
+
+
+def _convert_vjp(ct, ans, x, *, dtype):
+    if x.dtype.kind not in "fc":
+        return None
+    if ct.dtype.kind == "c" and x.dtype.kind != "c":
+        from .elementwise import real_p
+        ct = real_p(ct)
+    return convert_p(ct, dtype=x.dtype)
+
+
+convert_p = _prim("convert_element_type", _convert,
+                  lambda x, *, dtype: ShapedArray(x.shape, dtype),
+                  jvp_rules=(_convert_jvp,), vjp_rules=(_convert_vjp,),
+                  batch=lambda v, b, *, dtype: (convert_p(v[0], dtype=dtype), b[0]),
+                  traits=("elementwise",))
+
+# --- shape ---------------------------------------------------------------------------------------------
+
+
+def _reshape(x, *, shape):
+    return np.reshape(x, shape)
+
+
+def _reshape_batch(vals, bdims, *, shape):
+    x = moveaxis0(vals[0], bdims[0])
+    return reshape_p(x, shape=(x.shape[0],) + tuple(shape)), 0
+
+
+reshape_p = _prim("reshape", _reshape, lambda x, *, shape: ShapedArray(shape, x.dtype),
+                  jvp_rules=(lambda t, ans, x, *, shape: reshape_p(t, shape=shape),),
+                  vjp_rules=(lambda ct, ans, x, *, shape: reshape_p(ct, shape=x.shape),),
+                  batch=_reshape_batch, traits=("linear", "reshape"))
+
+
+def _broadcast_to(x, *, shape):
+    return np.broadcast_to(x, shape)
+
+
+def _broadcast_batch(vals, bdims, *, shape):
+    x = moveaxis0(vals[0], bdims[0])
+    r = x.ndim - 1
+    if r < len(shape):
+        x = reshape_p(x, shape=(x.shape[0],) + (1,) * (len(shape) - r) + x.shape[1:])
+    return broadcast_to_p(x, shape=(x.shape[0],) + tuple(shape)), 0
+
+
+broadcast_to_p = _prim(
+    "broadcast_to", _broadcast_to, lambda x, *, shape: ShapedArray(shape, x.dtype),
+    jvp_rules=(lambda t, ans, x, *, shape: broadcast_to_p(t, shape=shape),),
+    vjp_rules=(lambda ct, ans, x, *, shape: fit(ct, x.shape, x.dtype, reduce=True),),
+    batch=_broadcast_batch, traits=("linear", "broadcast"))
+
+
+def _transpose(x, *, perm):
+    return np.transpose(x, perm)
+
+
+def _inv_perm(perm):
+    return tuple(int(i) for i in np.argsort(perm))
+
+
+transpose_p = _prim(
+    "transpose", _transpose,
+    lambda x, *, perm: ShapedArray(tuple(x.shape[p] for p in perm), x.dtype),
+    jvp_rules=(lambda t, ans, x, *, perm: transpose_p(t, perm=perm),),
+    vjp_rules=(lambda ct, ans, x, *, perm: transpose_p(ct, perm=_inv_perm(perm)),),
+    batch=lambda v, b, *, perm: (transpose_p(moveaxis0(v[0], b[0]),
+                                             perm=(0,) + tuple(p + 1 for p in perm)), 0),
+    traits=("linear", "transpose"))
+
+# --- reductions -------------------------------------------------------------------------------------
+
+
+def _reduced_shape(shape, axes):
+    return tuple(d for i, d in enumerate(shape) if i not in axes)
+
+
+def _keepdims_shape(shape, axes):
+    return tuple(1 if i in axes else d for i, d in enumerate(shape))
+
+
+def expand_reduced(ct, x_shape, axes):
+    """Broadcast a reduced value back to the input's shape."""
+    ct = reshape_p(ct, shape=_keepdims_shape(x_shape, axes))
+    return broadcast_to_p(ct, shape=tuple(x_shape))
+
+
+def _reduce_batch(prim):
+    def rule(vals, bdims, *, axes):
+        x = moveaxis0(vals[0], bdims[0])
+        return prim(x, axes=tuple(a + 1 for a in axes)), 0
+    return rule
+
+
+def _reduce_aval(dtype_fn):
+    def rule(x, *, axes):
+        return ShapedArray(_reduced_shape(x.shape, axes), dtype_fn(x.dtype))
+    return rule
+
+
+def _sum_dtype(dt):
+    return np.empty(0, dt).sum().dtype
+
+
+def _reduce_sum(x, *, axes):
+    return np.sum(x, axis=axes)
+
+
+reduce_sum_p = _prim(
+    "reduce_sum", _reduce_sum, _reduce_aval(_sum_dtype),
+    jvp_rules=(lambda t, ans, x, *, axes: reduce_sum_p(t, axes=axes),),
+    vjp_rules=(lambda ct, ans, x, *, axes: expand_reduced(ct, x.shape, axes),),
+    traits=("linear", "reduction"))
+reduce_sum_p.batch = _reduce_batch(reduce_sum_p)
+
+
+def _chooser_rules(prim):
+    """Derivative rules of max/min reductions: ties share the derivative equally."""
+    from .elementwise import eq_p, convert_c  # noqa: F401
+
+    def weights(ans, x, axes):
+        mask = convert_p(eq_p(x, expand_reduced(ans, x.shape, axes)), dtype=x.dtype)
+        return mask / expand_reduced(reduce_sum_p(mask, axes=axes), x.shape, axes)
+
+    def jvp(t, ans, x, *, axes):
+        return reduce_sum_p(t * weights(ans, x, axes), axes=axes)
+
+    def vjp(ct, ans, x, *, axes):
+        return expand_reduced(ct, x.shape, axes) * weights(ans, x, axes)
+    prim.jvp_rules, prim.vjp_rules = (jvp,), (vjp,)
+    prim.batch = _reduce_batch(prim)
+
+
+def _reduce_max(x, *, axes):
+    return np.max(x, axis=axes)
+
+
+def _reduce_min(x, *, axes):
+    return np.min(x, axis=axes)
+
+
+reduce_max_p = _prim("reduce_max", _reduce_max, _reduce_aval(lambda d: d),
+                     traits=("reduction",))
+reduce_min_p = _prim("reduce_min", _reduce_min, _reduce_aval(lambda d: d),
+                     traits=("reduction",))
+_chooser_rules(reduce_max_p)
+_chooser_rules(reduce_min_p)
+
+
+def _prod_others(x, axes):
+    """For each element, the product of the other elements of its reduction group (no division)."""
+    n = x.ndim
+    keep = [i for i in range(n) if i not in axes]
+    perm = tuple(keep) + tuple(axes)
+    xt = transpose_p(x, perm=perm)
+    kshape = tuple(x.shape[i] for i in keep)
+    m = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    flat = reshape_p(xt, shape=kshape + (m,))
+    one = np.ones(kshape + (1,), x.dtype)
+    k = len(kshape)
+    head = getitem_p(flat, idx=(Ellipsis, ("s", None, -1, None)))
+    tail = getitem_p(flat, idx=(Ellipsis, ("s", 1, None, None)))
+    left = concatenate_p(one, cumprod_p(head, axis=k, reverse=False), axis=k)
+    right = concatenate_p(cumprod_p(tail, axis=k, reverse=True), one, axis=k)
+    others = reshape_p(left * right, shape=xt.shape)
+    return transpose_p(others, perm=_inv_perm(perm))
+
+
+def _reduce_prod(x, *, axes):
+    return np.prod(x, axis=axes)
+
+
+reduce_prod_p = _prim(
+    "reduce_prod", _reduce_prod, _reduce_aval(_sum_dtype),
+    jvp_rules=(lambda t, ans, x, *, axes: reduce_sum_p(t * _prod_others(x, axes), axes=axes),),
+    vjp_rules=(lambda ct, ans, x, *, axes: expand_reduced(ct, x.shape, axes)
+               * _prod_others(x, axes),),
+    traits=("reduction",))
+reduce_prod_p.batch = _reduce_batch(reduce_prod_p)
+
+
+def _reduce_all(x, *, axes):
+    return np.all(x, axis=axes)
+
+
+def _reduce_any(x, *, axes):
+    return np.any(x, axis=axes)
+
+
+reduce_and_p = _prim("reduce_and", _reduce_all, _reduce_aval(lambda d: np.dtype(bool)),
+                     jvp_rules=(None,), vjp_rules=(None,), traits=("reduction",))
+reduce_and_p.batch = _reduce_batch(reduce_and_p)
+reduce_or_p = _prim("reduce_or", _reduce_any, _reduce_aval(lambda d: np.dtype(bool)),
+                    jvp_rules=(None,), vjp_rules=(None,), traits=("reduction",))
+reduce_or_p.batch = _reduce_batch(reduce_or_p)
+
+
+def _arg_aval(x, *, axis):
+    return ShapedArray(_reduced_shape(x.shape, (axis,)), np.intp)
+
+
+def _arg_batch(prim):
+    def rule(vals, bdims, *, axis):
+        return prim(moveaxis0(vals[0], bdims[0]), axis=axis + 1), 0
+    return rule
+
+
+def _argmax(x, *, axis):
+    return np.argmax(x, axis=axis)
+
+
+def _argmin(x, *, axis):
+    return np.argmin(x, axis=axis)
+
+
+argmax_p = _prim("argmax", _argmax, _arg_aval, jvp_rules=(None,), vjp_rules=(None,))
+argmax_p.batch = _arg_batch(argmax_p)
+argmin_p = _prim("argmin", _argmin, _arg_aval, jvp_rules=(None,), vjp_rules=(None,))
+argmin_p.batch = _arg_batch(argmin_p)
+
+
+def _argsort(x, *, axis, descending):
+    if descending:
+        # stable descending order: reverse, stable sort, map indices back, reverse
+        n = x.shape[axis]
+        r = np.flip(x, axis)
+        idx = np.argsort(r, axis=axis, kind="stable")
+        return np.flip(n - 1 - idx, axis)
+    return np.argsort(x, axis=axis, kind="stable")
+
+
+argsort_p = _prim("argsort", _argsort,
+                  lambda x, *, axis, descending: ShapedArray(x.shape, np.intp),
+                  jvp_rules=(None,), vjp_rules=(None,))
+argsort_p.batch = lambda v, b, *, axis, descending: (
+    argsort_p(moveaxis0(v[0], b[0]), axis=axis + 1, descending=descending), 0)
+
+# --- cumulative ----------------------------------------------------------------------------------------
+
+
+def _cum(fn):
+    def impl(x, *, axis, reverse):
+        if reverse:
+            return np.flip(fn(np.flip(x, axis), axis=axis), axis)
+        return fn(x, axis=axis)
+    return impl
+
+
+def _cum_batch(prim):
+    def rule(vals, bdims, *, axis, reverse):
+        return prim(moveaxis0(vals[0], bdims[0]), axis=axis + 1, reverse=reverse), 0
+    return rule
+
+
+cumsum_p = _prim(
+    "cumsum", _cum(np.cumsum), lambda x, *, axis, reverse: ShapedArray(x.shape, _sum_dtype(
+        x.dtype)),
+    jvp_rules=(lambda t, ans, x, *, axis, reverse: cumsum_p(t, axis=axis, reverse=reverse),),
+    vjp_rules=(lambda ct, ans, x, *, axis, reverse: cumsum_p(ct, axis=axis,
+                                                             reverse=not reverse),),
+    traits=("linear",))
+cumsum_p.batch = _cum_batch(cumsum_p)
+cumprod_p = _prim(
+    "cumprod", _cum(np.cumprod), lambda x, *, axis, reverse: ShapedArray(x.shape, _sum_dtype(
+        x.dtype)),
+    jvp_rules=(lambda t, ans, x, *, axis, reverse:
+               ans * cumsum_p(t / x, axis=axis, reverse=reverse),),
+    vjp_rules=(lambda ct, ans, x, *, axis, reverse:
+               cumsum_p(ct * ans, axis=axis, reverse=not reverse) / x,))
+cumprod_p.batch = _cum_batch(cumprod_p)
+
+# --- concatenate and pad -------------------------------------------------------------------------------
+
+
+def _concatenate(*xs, axis):
+    return np.concatenate(xs, axis=axis)
+
+
+def _concat_aval(*xs, axis):
+    shape = list(xs[0].shape)
+    shape[axis] = sum(x.shape[axis] for x in xs)
+    return ShapedArray(shape, np.result_type(*(x.dtype for x in xs)))
+
+
+def _concat_jvp(primals, tangents, *, axis):
+    out = concatenate_p(*primals, axis=axis)
+    if out.dtype.kind not in "fc":
+        return out, None
+    ts = [np.zeros(np.shape(p), out.dtype) if t is None else t
+          for p, t in zip(primals, tangents)]
+    return out, concatenate_p(*ts, axis=axis)
+
+
+def _concat_vjp(i, ct, ans, *xs, axis):
+    start = sum(x.shape[axis] for x in xs[:i])
+    idx = (slice(None),) * axis + (slice(start, start + xs[i].shape[axis]),)
+    return getitem_p(ct, idx=encode_index(idx)[0])
+
+
+def _concat_batch(vals, bdims, *, axis):
+    size = next(v.shape[b] for v, b in zip(vals, bdims) if b is not None)
+    xs = []
+    for v, b in zip(vals, bdims):
+        if b is None:
+            v = broadcast_to_p(v, shape=(size,) + v.shape)
+        else:
+            v = moveaxis0(v, b)
+        xs.append(v)
+    return concatenate_p(*xs, axis=axis + 1), 0
+
+
+concatenate_p = _prim("concatenate", _concatenate, _concat_aval, jvp=_concat_jvp,
+                      vjp_rules=PerArg(_concat_vjp), batch=_concat_batch, traits=("linear",))
+
+
+def _pad(x, v, *, widths):
+    return np.pad(x, widths, mode="constant", constant_values=v)
+
+
+def _pad_aval(x, v, *, widths):
+    return ShapedArray(tuple(d + lo + hi for d, (lo, hi) in zip(x.shape, widths)), x.dtype)
+
+
+def _unpad(ct, widths):
+    idx = tuple(slice(lo, d - hi) for (lo, hi), d in zip(widths, ct.shape))
+    return getitem_p(ct, idx=encode_index(idx)[0])
+
+
+def _pad_batch(vals, bdims, *, widths):
+    x, v = vals
+    bx, bv = bdims
+    if bv is not None:
+        # a batched pad value: pad with zero, then add the value where padding was
+        x = x if bx is not None else None
+        size = v.shape[bv]
+        if x is None:
+            x = broadcast_to_p(vals[0], shape=(size,) + np.shape(vals[0]))
+        else:
+            x = moveaxis0(x, bx)
+        padded = pad_p(x, 0, widths=((0, 0),) + tuple(widths))
+        mask = np.pad(np.zeros(x.shape[1:], bool), widths, constant_values=True)
+        vv = reshape_p(moveaxis0(v, bv), shape=(size,) + (1,) * len(widths))
+        from .elementwise import select_p
+        return select_p(mask, vv, padded), 0
+    return pad_p(moveaxis0(x, bx), v, widths=((0, 0),) + tuple(widths)), 0
+
+
+pad_p = _prim(
+    "pad", _pad, _pad_aval,
+    jvp_rules=(lambda t, ans, x, v, *, widths: pad_p(t, 0.0, widths=widths),
+               lambda t, ans, x, v, *, widths: pad_p(np.zeros(x.shape, ans.dtype), t,
+                                                      widths=widths)),
+    vjp_rules=(lambda ct, ans, x, v, *, widths: _unpad(ct, widths),
+               lambda ct, ans, x, v, *, widths:
+               reduce_sum_p(ct, axes=tuple(range(ct.ndim)))
+               - reduce_sum_p(_unpad(ct, widths), axes=tuple(range(ct.ndim)))),
+    batch=_pad_batch, traits=("linear",))
+
+# --- indexing ------------------------------------------------------------------------------------------
+
+
+def encode_index(idx):
+    """Split a normalized index tuple into (static encoding, list of integer index arrays).
+
+    Encoding per element: int, None, Ellipsis, ("s", start, stop, step) for a slice, or
+    ("a", j) for the j-th array argument.
+    """
+    enc, arrays = [], []
+    for e in idx:
+        if isinstance(e, slice):
+            enc.append(("s", e.start, e.stop, e.step))
+        elif e is None or e is Ellipsis:
+            enc.append(e)
+        elif isinstance(e, (int, np.integer)):
+            enc.append(int(e))
+        else:
+            enc.append(("a", len(arrays)))
+            arrays.append(e)
+    return tuple(enc), arrays
+
+
+def decode_index(enc, arrays):
+    out = []
+    for e in enc:
+        if type(e) is tuple:
+            out.append(slice(e[1], e[2], e[3]) if e[0] == "s" else arrays[e[1]])
+        else:
+            out.append(e)
+    return tuple(out)
+
+
+def _getitem(x, *arrays, idx):
+    return np.asarray(x)[decode_index(idx, arrays)]
+
+
+def _getitem_aval(x, *arrays, idx):
+    dummy = np.broadcast_to(np.zeros((), x.dtype), x.shape)
+    fake = [np.zeros(a.shape, a.dtype) for a in arrays]
+    return ShapedArray(dummy[decode_index(idx, fake)].shape, x.dtype)
+
+
+def _getitem_vjp(ct, ans, x, *arrays, idx):
+    return scatter_p(np.zeros(x.shape, ct.dtype), ct, *arrays, idx=idx, mode="add")
+
+
+getitem_p = _prim(
+    "getitem", _getitem, _getitem_aval,
+    jvp_rules=PerArg(lambda i, t, ans, x, *arrays, idx:
+                     getitem_p(t, *arrays, idx=idx) if i == 0 else None),
+    vjp_rules=PerArg(lambda i, ct, ans, x, *arrays, idx:
+                     _getitem_vjp(ct, ans, x, *arrays, idx=idx) if i == 0 else None),
+    traits=("linear0",))
+
+_AT_UFUNC = {"add": np.add, "multiply": np.multiply, "min": np.minimum, "max": np.maximum}
+
+
+def _scatter(x, y, *arrays, idx, mode):
+    out = np.array(x, copy=True)
+    index = decode_index(idx, arrays)
+    if mode == "set":
+        out[index] = y
+    elif not arrays and mode == "add":
+        out[index] += y
+    else:
+        _AT_UFUNC[mode].at(out, index, y)
+    return out
+
+
+def _scatter_aval(x, y, *arrays, idx, mode):
+    return ShapedArray(x.shape, x.dtype)
+
+
+def _scatter_jvp(primals, tangents, *, idx, mode):
+    x, y, *arrays = primals
+    tx, ty = tangents[0], tangents[1]
+    out = scatter_p(x, y, *arrays, idx=idx, mode=mode)
+    if (tx is None and ty is None) or out.dtype.kind not in "fc":
+        return out, None
+    zx = np.zeros(np.shape(x), out.dtype) if tx is None else tx
+    zy = np.zeros(np.shape(y), out.dtype) if ty is None else ty
+    if mode == "set":
+        t = scatter_p(zx, zy, *arrays, idx=idx, mode="set")
+    elif mode == "add":
+        t = scatter_p(zx, zy, *arrays, idx=idx, mode="add")
+    elif mode == "multiply":
+        # out = x * y at idx (no duplicate indices): t = tx * y + x * ty at idx
+        t = scatter_p(zx, y, *arrays, idx=idx, mode="multiply")
+        if ty is not None:
+            xi = getitem_p(x, *arrays, idx=idx)
+            t = t + scatter_p(np.zeros(np.shape(x), out.dtype), xi * zy, *arrays, idx=idx,
+                              mode="add")
+    else:
+        from .elementwise import eq_p, select_p
+        from_x = eq_p(out, x)
+        t_y_placed = scatter_p(np.zeros(np.shape(x), out.dtype), zy, *arrays, idx=idx,
+                               mode="set")
+        t = select_p(from_x, zx, t_y_placed)
+    return out, t
+
+
+def _scatter_vjp(i, ct, ans, x, y, *arrays, idx, mode):
+    if i >= 2:
+        return None
+    if mode == "set":
+        if i == 0:
+            return scatter_p(ct, 0.0, *arrays, idx=idx, mode="set")
+        return getitem_p(ct, *arrays, idx=idx)
+    if mode == "add":
+        return ct if i == 0 else getitem_p(ct, *arrays, idx=idx)
+    if mode == "multiply":
+        if i == 0:
+            return scatter_p(ct, y, *arrays, idx=idx, mode="multiply")
+        return getitem_p(ct * x, *arrays, idx=idx)
+    from .elementwise import eq_p, select_p
+    if i == 0:
+        return select_p(eq_p(ans, x), ct, 0.0)
+    taken = getitem_p(ans, *arrays, idx=idx)
+    return select_p(eq_p(taken, y), getitem_p(ct, *arrays, idx=idx), 0.0)
+
+
+scatter_p = _prim("scatter", _scatter, _scatter_aval, jvp=_scatter_jvp,
+                  vjp_rules=PerArg(_scatter_vjp))
+
+# --- contraction ----------------------------------------------------------------------------------------
+
+
+def _dot_dims(xnd, ynd, dims):
+    (lc, rc), (lb, rb) = dims
+    xf = tuple(i for i in range(xnd) if i not in lc and i not in lb)
+    yf = tuple(i for i in range(ynd) if i not in rc and i not in rb)
+    return lc, rc, lb, rb, xf, yf
+
+
+def _dot_general(x, y, *, dims):
+    x = np.asarray(x)
+    y = np.asarray(y)
+    lc, rc, lb, rb, xf, yf = _dot_dims(x.ndim, y.ndim, dims)
+    if not lb:
+        if lc == (x.ndim - 1,) and rc == (0,) and y.ndim <= 2 and x.ndim <= 2:
+            return np.dot(x, y)
+        return np.tensordot(x, y, axes=(lc, rc))
+    xs, ys = x.shape, y.shape
+    bshape = tuple(xs[i] for i in lb)
+    xfs = tuple(xs[i] for i in xf)
+    yfs = tuple(ys[i] for i in yf)
+    k = int(np.prod([xs[i] for i in lc], dtype=np.int64))
+    b = int(np.prod(bshape, dtype=np.int64))
+    x3 = np.transpose(x, lb + xf + lc).reshape(b, int(np.prod(xfs, dtype=np.int64)), k)
+    y3 = np.transpose(y, rb + rc + yf).reshape(b, k, int(np.prod(yfs, dtype=np.int64)))
+    return np.matmul(x3, y3).reshape(bshape + xfs + yfs)
+
+
+def _dot_aval(x, y, *, dims):
+    lc, rc, lb, rb, xf, yf = _dot_dims(x.ndim, y.ndim, dims)
+    for a, b_ in zip(lc, rc):
+        if x.shape[a] != y.shape[b_]:
+            raise ValueError(f"dot_general: contracting dimensions differ in size: "
+                             f"{x.shape} axis {a} vs {y.shape} axis {b_}")
+    shape = (tuple(x.shape[i] for i in lb) + tuple(x.shape[i] for i in xf)
+             + tuple(y.shape[i] for i in yf))
+    return ShapedArray(shape, np.result_type(x.dtype, y.dtype))
+
+
+def _dot_vjp_x(ct, ans, x, y, *, dims):
+    from .elementwise import conj_if_c
+    lc, rc, lb, rb, xf, yf = _dot_dims(x.ndim, y.ndim, dims)
+    nb, nxf = len(lb), len(xf)
+    ct_yf = tuple(range(nb + nxf, ct.ndim))
+    r = dot_general_p(ct, conj_if_c(y), dims=((ct_yf, yf), (tuple(range(nb)), rb)))
+    src = list(lb) + list(xf) + [lc[rc.index(a)] for a in sorted(rc)]
+    perm = tuple(src.index(i) for i in range(x.ndim))
+    return r if perm == tuple(range(x.ndim)) else transpose_p(r, perm=perm)
+
+
+def _dot_vjp_y(ct, ans, x, y, *, dims):
+    from .elementwise import conj_if_c
+    lc, rc, lb, rb, xf, yf = _dot_dims(x.ndim, y.ndim, dims)
+    nb, nxf = len(lb), len(xf)
+    ct_xf = tuple(range(nb, nb + nxf))
+    r = dot_general_p(ct, conj_if_c(x), dims=((ct_xf, xf), (tuple(range(nb)), lb)))
+    src = list(rb) + list(yf) + [rc[lc.index(a)] for a in sorted(lc)]
+    perm = tuple(src.index(i) for i in range(y.ndim))
+    return r if perm == tuple(range(y.ndim)) else transpose_p(r, perm=perm)
+
+
+def _shift(t, k=1):
+    return tuple(a + k for a in t)
+
+
+def _dot_batch(vals, bdims, *, dims):
+    x, y = vals
+    bx, by = bdims
+    (lc, rc), (lb, rb) = dims
+    if bx is not None and by is not None:
+        x, y = moveaxis0(x, bx), moveaxis0(y, by)
+        nd = ((_shift(lc), _shift(rc)), ((0,) + _shift(lb), (0,) + _shift(rb)))
+        return dot_general_p(x, y, dims=nd), 0
+    if bx is not None:
+        x = moveaxis0(x, bx)
+        nd = ((_shift(lc), rc), (_shift(lb), rb))
+        return dot_general_p(x, y, dims=nd), len(lb)
+    y = moveaxis0(y, by)
+    nd = ((lc, _shift(rc)), (lb, _shift(rb)))
+    nxf = x.ndim - len(lc) - len(lb)
+    return dot_general_p(x, y, dims=nd), len(lb) + nxf
+
+
+dot_general_p = _prim(
+    "dot_general", _dot_general, _dot_aval,
+    jvp_rules=(lambda t, ans, x, y, *, dims: dot_general_p(t, y, dims=dims),
+               lambda t, ans, x, y, *, dims: dot_general_p(x, t, dims=dims)),
+    vjp_rules=(_dot_vjp_x, _dot_vjp_y), batch=_dot_batch, traits=("bilinear",))

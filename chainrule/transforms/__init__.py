@@ -1,0 +1,1 @@
+"""The transforms: forward (jvp), reverse (vjp/grad), batching (vmap), custom rules."""

@@ -1,0 +1,381 @@
+"""Custom derivative rules and their higher-order primitives: custom_jvp, custom_vjp,
+checkpoint (rematerialization) and stop_gradient.
+
+Contract:
+- `custom_jvp` functions use the user's JVP rule in forward mode; in reverse mode their VJP is
+  the transpose of that (linear) rule, obtained by reverse-differentiating it in the tangents.
+- `custom_vjp` functions use the user's (fwd, bwd) in reverse mode; in forward mode their JVP
+  is the transpose of bwd (which is linear in the cotangent), obtained the same way. So both
+  work in both modes and at any order (JAX refuses jvp of a custom_vjp).
+- `checkpoint` stores only the inputs of the function in reverse mode and recomputes the
+  forward pass when the cotangent arrives.
+- Traces without a rule for these call primitives (vmap, and for now staging) inline the
+  function, evaluating the ordinary primitives it applies.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..core import Primitive, bind
+from .. import tree_util as tu
+from ..prims.elementwise import stop_gradient_p
+
+
+def _zeros(x):
+    return np.zeros(x.shape if hasattr(x, "shape") else np.shape(x),
+                    x.dtype if hasattr(x, "dtype") else np.result_type(x))
+
+
+def _instantiate(ts, like):
+    return [(_zeros(p) if t is None else t) for t, p in zip(ts, like)]
+
+
+def _call_prim(name):
+    p = Primitive(name, multiple_results=True)
+    p.traits = frozenset({"call"})
+    p.inline = lambda *args, fun, **params: fun(*args)
+    p.impl = p.inline
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+# custom_jvp
+
+custom_jvp_call_p = _call_prim("custom_jvp_call")
+
+
+def _cjvp_jvp(primals, tangents, *, fun, jvp):
+    out, t_out = jvp(list(primals), _instantiate(tangents, primals))
+    return out, list(t_out)
+
+
+def _cjvp_reverse(vals, params):
+    fun, jvp_rule = params["fun"], params["jvp"]
+    out = fun(*vals)
+
+    def bwd(cts):
+        from .api import vjp
+        diff = [i for i, v in enumerate(vals) if _inexact(v)]
+
+        def tangent_map(*ts):
+            full = [_zeros(v) for v in vals]
+            for i, t in zip(diff, ts):
+                full[i] = t
+            return list(jvp_rule(list(vals), full)[1])
+
+        _, f_vjp = vjp(tangent_map, *[_zeros(vals[i]) for i in diff])
+        g = f_vjp(list(cts))
+        res = [None] * len(vals)
+        for i, gi in zip(diff, g):
+            res[i] = gi
+        return res
+
+    return out, bwd
+
+
+def _inexact(v):
+    dt = getattr(v, "dtype", None)
+    return (dt if dt is not None else np.result_type(v)).kind in "fc"
+
+
+custom_jvp_call_p.jvp = _cjvp_jvp
+custom_jvp_call_p.reverse = _cjvp_reverse
+
+
+def _resolve_args(fun, args, kwargs):
+    if not kwargs:
+        return args
+    sig = inspect.signature(fun)
+    ba = sig.bind(*args, **kwargs)
+    ba.apply_defaults()
+    return tuple(ba.args) + tuple(ba.kwargs.values())
+
+
+class custom_jvp:
+    """A function with a custom JVP rule (also used, transposed, in reverse mode).
+
+    Example:
+      >>> @custom_jvp
+      ... def f(x): return cnp.sin(x)
+      >>> @f.defjvp
+      ... def f_jvp(primals, tangents):
+      ...     (x,), (t,) = primals, tangents
+      ...     return f(x), cnp.cos(x) * t
+    """
+
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp = None
+
+    def defjvp(self, jvp: Callable, symbolic_zeros: bool = False) -> Callable:
+        """Set the rule jvp(primals, tangents) -> (primal_out, tangent_out)."""
+        self.jvp = jvp
+        return jvp
+
+    def defjvps(self, *tangent_fns):
+        """Set the rule from one function per argument, fn(t, ans, *args) -> tangent."""
+        def jvp(primals, tangents):
+            ans = self.fun(*primals)
+            out = None
+            for fn, t in zip(tangent_fns, tangents):
+                if fn is None:
+                    continue
+                c = fn(t, ans, *primals)
+                out = c if out is None else tu.tree_map(lambda a, b: a + b, out, c)
+            return ans, out if out is not None else tu.tree_map(_zeros, ans)
+        self.jvp = jvp
+
+    def __call__(self, *args, **kwargs):
+        if self.jvp is None:
+            raise AttributeError(f"No JVP defined for the custom_jvp function "
+                                 f"{getattr(self.fun, '__name__', self.fun)}; use defjvp.")
+        args = _resolve_args(self.fun, args, kwargs)
+        nd = self.nondiff_argnums
+        static = {i: args[i] for i in nd}
+        dyn = [a for i, a in enumerate(args) if i not in nd]
+        leaves, in_tree = tu.tree_flatten(dyn)
+        out_tree_box = []
+
+        def full_args(dyn_vals):
+            it = iter(dyn_vals)
+            return [static[i] if i in static else next(it) for i in range(len(args))]
+
+        def flat_fun(*xs):
+            out = self.fun(*full_args(tu.tree_unflatten(in_tree, xs)))
+            o, t = tu.tree_flatten(out)
+            if not out_tree_box:
+                out_tree_box.append(t)
+            return o
+
+        def flat_jvp(primals, tangents):
+            p = full_args(tu.tree_unflatten(in_tree, primals))
+            t = tu.tree_unflatten(in_tree, tangents)
+            pd = [a for i, a in enumerate(p) if i not in nd]
+            out, tout = self.jvp(tuple(static[i] for i in nd) + tuple(pd), tuple(t)) \
+                if nd else self.jvp(tuple(pd), tuple(t))
+            o, ot = tu.tree_flatten(out)
+            if not out_tree_box:
+                out_tree_box.append(ot)
+            return o, tu.tree_leaves(tout)
+
+        outs = bind(custom_jvp_call_p, *leaves, fun=flat_fun, jvp=flat_jvp)
+        if not out_tree_box:
+            flat_fun(*leaves)
+        return tu.tree_unflatten(out_tree_box[0], outs)
+
+
+# ---------------------------------------------------------------------------------------------
+# custom_vjp
+
+custom_vjp_call_p = _call_prim("custom_vjp_call")
+
+
+def _cvjp_reverse(vals, params):
+    out, res = params["fwd"](*vals)
+
+    def bwd(cts):
+        return params["bwd"](res, list(cts))
+
+    return out, bwd
+
+
+def _cvjp_jvp(primals, tangents, *, fun, fwd, bwd):
+    # J t is the transpose of the linear map ct -> bwd(res, ct): reverse-differentiate it.
+    from .api import vjp
+    out, res = fwd(*primals)
+    diff = [i for i, p in enumerate(primals) if _inexact(p) and tangents[i] is not None]
+
+    def cot_map(*cts):
+        g = bwd(res, list(cts))
+        return [g[i] if g[i] is not None else _zeros(primals[i]) for i in diff]
+
+    if not diff:
+        return out, None
+    _, f_vjp = vjp(cot_map, *[_zeros(o) for o in out])
+    t_out = f_vjp([tangents[i] for i in diff])
+    return out, list(t_out)
+
+
+custom_vjp_call_p.reverse = _cvjp_reverse
+custom_vjp_call_p.jvp = _cvjp_jvp
+
+
+class custom_vjp:
+    """A function with a custom VJP rule given as (fwd, bwd); works in forward mode too.
+
+    fwd(*args) -> (out, residuals); bwd(*nondiff_args, residuals, ct) -> a tuple with one
+    cotangent per differentiable argument (None for a zero cotangent).
+
+    Example:
+      >>> @custom_vjp
+      ... def f(x): return cnp.sin(x)
+      >>> f.defvjp(lambda x: (cnp.sin(x), cnp.cos(x)), lambda c, g: (c * g,))
+    """
+
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.fwd = self.bwd = None
+
+    def defvjp(self, fwd: Callable, bwd: Callable, symbolic_zeros: bool = False):
+        """Set the forward (with residuals) and backward functions."""
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args, **kwargs):
+        if self.fwd is None:
+            raise AttributeError(f"No VJP defined for the custom_vjp function "
+                                 f"{getattr(self.fun, '__name__', self.fun)}; use defvjp.")
+        args = _resolve_args(self.fun, args, kwargs)
+        nd = self.nondiff_argnums
+        static = {i: args[i] for i in nd}
+        dyn = [a for i, a in enumerate(args) if i not in nd]
+        leaves, in_tree = tu.tree_flatten(dyn)
+        out_tree_box = []
+
+        def full_args(dyn_vals):
+            it = iter(dyn_vals)
+            return [static[i] if i in static else next(it) for i in range(len(args))]
+
+        def record(t):
+            if not out_tree_box:
+                out_tree_box.append(t)
+
+        def flat_fun(*xs):
+            o, t = tu.tree_flatten(self.fun(*full_args(tu.tree_unflatten(in_tree, xs))))
+            record(t)
+            return o
+
+        def flat_fwd(*xs):
+            r = self.fwd(*full_args(tu.tree_unflatten(in_tree, xs)))
+            if not (isinstance(r, (tuple, list)) and len(r) == 2):
+                raise TypeError("custom_vjp fwd must return a pair (output, residuals)")
+            o, t = tu.tree_flatten(r[0])
+            record(t)
+            return o, r[1]
+
+        def flat_bwd(res, cts):
+            ct = tu.tree_unflatten(out_tree_box[0], cts)
+            g = self.bwd(*[static[i] for i in nd], res, ct)
+            if not isinstance(g, (tuple, list)):
+                raise TypeError(f"custom_vjp bwd must return a tuple with one cotangent per "
+                                f"differentiable argument, got {type(g).__name__}")
+            if len(g) != len(dyn):
+                raise ValueError(f"custom_vjp bwd returned {len(g)} cotangents for "
+                                 f"{len(dyn)} differentiable arguments")
+            out = []
+            for gi, a in zip(g, dyn):
+                if gi is None:
+                    out.extend([None] * len(tu.tree_leaves(a)))
+                else:
+                    out.extend(tu.flatten_up_to(tu.tree_structure(a), gi))
+            return out
+
+        outs = bind(custom_vjp_call_p, *leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd)
+        if not out_tree_box:
+            flat_fun(*leaves)
+        return tu.tree_unflatten(out_tree_box[0], outs)
+
+
+# ---------------------------------------------------------------------------------------------
+# checkpoint
+
+remat_call_p = _call_prim("checkpoint")
+
+
+def _remat_reverse(vals, params):
+    fun = params["fun"]
+    out = fun(*vals)
+
+    def bwd(cts):
+        from .api import vjp
+        diff = [i for i, v in enumerate(vals) if _inexact(v)]
+
+        def f_diff(*xs):
+            full = list(vals)
+            for i, x in zip(diff, xs):
+                full[i] = x
+            return fun(*full)
+
+        _, f_vjp = vjp(f_diff, *[vals[i] for i in diff])
+        g = f_vjp(list(cts))
+        res = [None] * len(vals)
+        for i, gi in zip(diff, g):
+            res[i] = gi
+        return res
+
+    return out, bwd
+
+
+def _remat_jvp(primals, tangents, *, fun):
+    from .api import jvp
+    diff = [i for i, (p, t) in enumerate(zip(primals, tangents)) if t is not None]
+
+    def f_diff(*xs):
+        full = list(primals)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return fun(*full)
+
+    out, t_out = jvp(f_diff, tuple(primals[i] for i in diff), tuple(tangents[i] for i in diff))
+    return out, t_out
+
+
+remat_call_p.reverse = _remat_reverse
+remat_call_p.jvp = _remat_jvp
+
+
+def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy=None,
+               static_argnums: Sequence[int] = ()) -> Callable:
+    """Rematerialize: in reverse mode store only fun's inputs and recompute its forward pass
+    when the backward pass reaches it (memory for time).
+
+    Example:
+      >>> g = grad(lambda x: checkpoint(lambda y: cnp.sin(cnp.sin(y)))(x))
+    """
+    static_argnums = tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        args = _resolve_args(fun, args, kwargs)
+        static = {i: args[i] for i in static_argnums}
+        dyn = [a for i, a in enumerate(args) if i not in static]
+        leaves, in_tree = tu.tree_flatten(dyn)
+        box = []
+
+        def flat_fun(*xs):
+            it = iter(tu.tree_unflatten(in_tree, xs))
+            full = [static[i] if i in static else next(it) for i in range(len(args))]
+            o, t = tu.tree_flatten(fun(*full))
+            if not box:
+                box.append(t)
+            return o
+
+        outs = bind(remat_call_p, *leaves, fun=flat_fun)
+        if not box:
+            flat_fun(*leaves)
+        return tu.tree_unflatten(box[0], outs)
+
+    return wrapped
+
+
+remat = checkpoint
+
+
+def stop_gradient(x):
+    """The identity, with zero derivative in every mode (applies to every leaf of a pytree).
+
+    Example:
+      >>> grad(lambda x: x * stop_gradient(x))(3.0)   # 3.0
+    """
+    def one(v):
+        if _inexact(v):
+            return bind(stop_gradient_p, v)
+        return v
+    return tu.tree_map(one, x)

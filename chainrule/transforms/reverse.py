@@ -1,0 +1,160 @@
+"""Reverse mode: a tape of primitive applications and a backward sweep.
+
+Contract: under an `RTrace`, every primitive applied to one of its tracers appends a `Node`
+(primitive, params, unwrapped arguments, output) to the trace's tape. `backward` walks the tape
+once in reverse creation order (a valid reverse topological order), applies each node's VJP
+rules to its cotangent and sums fan-out into its parents. Nodes that receive no cotangent cost
+nothing. Zero cotangents are symbolic (None). Rules run through `bind`, so when an outer trace is
+active the backward pass is itself recorded by it: that gives grad of grad, jvp of grad, and so on.
+Outputs with integer or boolean dtype carry no derivative and are never wrapped.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Trace, Tracer, bind, get_aval
+from ..prims.base import fit
+
+
+class Node:
+    __slots__ = ("prim", "params", "args", "out", "parents", "bwd", "idx")
+
+    def __init__(self, prim, params, args, out, parents, bwd, idx):
+        self.prim = prim
+        self.params = params
+        self.args = args
+        self.out = out
+        self.parents = parents  # list of (argument position, parent node, parent output index)
+        self.bwd = bwd
+        self.idx = idx
+
+
+class RTracer(Tracer):
+    __slots__ = ("_val", "_node", "_k")
+
+    def __init__(self, trace, val, node, k=-1):
+        self._trace = trace
+        self._val = val
+        self._node = node
+        self._k = k
+
+    @property
+    def aval(self):
+        return get_aval(self._val)
+
+    @property
+    def shape(self):
+        return self._val.shape
+
+    @property
+    def dtype(self):
+        return self._val.dtype
+
+
+class RTrace(Trace):
+    __slots__ = ("tape",)
+
+    def __init__(self):
+        super().__init__()
+        self.tape = []
+
+    def describe(self):
+        return "grad/vjp"
+
+    def concrete(self, tracer, how):
+        v = tracer._val
+        return v._trace.concrete(v, how) if isinstance(v, Tracer) else v
+
+    def new_input(self, val):
+        """A tracer for an input value (a leaf of the tape)."""
+        node = Node(None, None, None, val, (), None, len(self.tape))
+        self.tape.append(node)
+        return RTracer(self, val, node)
+
+    def process(self, prim, args, params):
+        vals = list(args)
+        parents = []
+        rules = prim.vjp_rules
+        full = prim.reverse
+        for i, a in enumerate(args):
+            if a.__class__ is RTracer and a._trace is self:
+                vals[i] = a._val
+                if full is not None or (rules is not None and rules[i] is not None):
+                    parents.append((i, a._node, a._k))
+                elif rules is None:
+                    raise NotImplementedError(
+                        f"reverse-mode differentiation (grad/vjp) has no rule for primitive "
+                        f"`{prim.name}`")
+        if full is not None:
+            out, bwd = full(vals, params)
+        else:
+            out = bind(prim, *vals, **params)
+            bwd = None
+        if not parents:
+            return out
+        tape = self.tape
+        node = Node(prim, params, vals, out, parents, bwd, len(tape))
+        tape.append(node)
+        if prim.multiple_results:
+            return [RTracer(self, o, node, k) if o.dtype.kind in "fc" else o
+                    for k, o in enumerate(out)]
+        if out.dtype.kind not in "fc":
+            return out
+        return RTracer(self, out, node)
+
+
+def backward(tape, seeds):
+    """Run the backward sweep from seeds (node, output index, cotangent); returns the cotangents
+    indexed by node position.
+
+    For multi-output nodes, cotangents are lists with one entry (or None) per output.
+    """
+    cts = [None] * len(tape)
+    for node, k, ct in seeds:
+        _accumulate(cts, node, k, ct)
+    for node in reversed(tape):
+        prim = node.prim
+        if prim is None:
+            continue
+        ct = cts[node.idx]
+        if ct is None:
+            continue
+        cts[node.idx] = None
+        if prim.multiple_results:
+            ct = [fit_zero(c, o) for c, o in zip(ct, node.out)]
+        if node.bwd is not None:
+            arg_cts = node.bwd(ct)
+            for i, parent, k in node.parents:
+                c = arg_cts[i]
+                if c is not None:
+                    _accumulate(cts, parent, k, c)
+        else:
+            rules = prim.vjp_rules
+            out, args, params = node.out, node.args, node.params
+            for i, parent, k in node.parents:
+                c = rules[i](ct, out, *args, **params)
+                if c is not None:
+                    _accumulate(cts, parent, k, c)
+    return cts
+
+
+def fit_zero(ct, like):
+    if ct is None:
+        return np.zeros(np.shape(like), like.dtype)
+    return ct
+
+
+def _accumulate(cts, parent, k, c):
+    pv = parent.out if k < 0 else parent.out[k]
+    if c.shape != pv.shape or c.dtype != pv.dtype:
+        c = fit(c, pv.shape, pv.dtype, reduce=True)
+    j = parent.idx
+    if k < 0:
+        cur = cts[j]
+        cts[j] = c if cur is None else cur + c
+    else:
+        lst = cts[j]
+        if lst is None:
+            lst = cts[j] = [None] * len(parent.out)
+        cur = lst[k]
+        lst[k] = c if cur is None else cur + c
