@@ -274,8 +274,8 @@ class Tracer:
             f"cannot convert a traced value ({self.aval.str_short()} under "
             f"{self._trace.describe()}) to a NumPy array: the transform needs to see every "
             "operation. Use chainrule.numpy functions instead of numpy ones inside "
-            "transformed functions, or chainrule.pure_callback for code that must run on "
-            "real NumPy arrays.")
+            "transformed functions (to index a NumPy array with a traced index, use "
+            "chainrule.numpy.at(array)[index].get() or chainrule.numpy.take).")
 
     __hash__ = None  # arrays are unhashable
 

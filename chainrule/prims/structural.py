@@ -622,3 +622,97 @@ dot_general_p = _prim(
     jvp_rules=(lambda t, ans, x, y, *, dims: dot_general_p(t, y, dims=dims),
                lambda t, ans, x, y, *, dims: dot_general_p(x, t, dims=dims)),
     vjp_rules=(_dot_vjp_x, _dot_vjp_y), batch=_dot_batch, traits=("bilinear",))
+
+
+# --- batching rules of the index primitives -------------------------------------------------------
+
+
+def _to_front(x, b, size):
+    """x with its batch dim at 0; an unbatched x is broadcast (a view, no copy)."""
+    if b is None:
+        shape = tuple(np.shape(x)) if not hasattr(x, "shape") else tuple(x.shape)
+        return broadcast_to_p(reshape_p(x, shape=(1,) + shape), shape=(size,) + shape)
+    return moveaxis0(x, b)
+
+
+def _batch_size(vals, bdims):
+    return next(v.shape[b] for v, b in zip(vals, bdims) if b is not None)
+
+
+def _is_adv(e):
+    return (isinstance(e, int) and not isinstance(e, bool)) or (type(e) is tuple and e[0] == "a")
+
+
+def _batched_index(enc, arrays, bdims, ndim, size):
+    """Index every example of a batch-leading array: (new encoding, new arrays, perm) where
+    transposing the gathered result by `perm` (None: identity) gives batch-first layout."""
+    n_consumed = sum(1 for e in enc if e is not None and e is not Ellipsis)
+    full = []
+    for e in enc:
+        if e is Ellipsis:
+            full.extend([("s", None, None, None)] * (ndim - n_consumed))
+        else:
+            full.append(e)
+    if not any(type(e) is tuple and e[0] == "a" for e in full):
+        return (("s", None, None, None),) + tuple(full), [], None
+    adv = [i for i, e in enumerate(full) if _is_adv(e)]
+    adjacent = adv == list(range(adv[0], adv[-1] + 1))
+    shapes = []
+    for a, b in zip(arrays, bdims):
+        s = tuple(a.shape)
+        shapes.append(s[:b] + s[b + 1:] if b is not None else s)
+    na = len(np.broadcast_shapes(*shapes)) if shapes else 0
+    new_arrays = [np.arange(size).reshape((size,) + (1,) * na)]
+    for a, b in zip(arrays, bdims):
+        if b is not None:
+            a = moveaxis0(a, b)
+            ra = a.ndim - 1
+            if ra < na:
+                a = reshape_p(a, shape=(a.shape[0],) + (1,) * (na - ra) + tuple(a.shape[1:]))
+        new_arrays.append(a)
+    new_enc = (("a", 0),) + tuple(("a", e[1] + 1) if type(e) is tuple and e[0] == "a" else e
+                                  for e in full)
+    perm = None
+    if adjacent:
+        nb = sum(1 for e in full[:adv[0]] if not _is_adv(e))
+        if nb:
+            n_other = sum(1 for e in full if not _is_adv(e)) + (ndim - n_consumed
+                                                              if Ellipsis not in enc else 0)
+            total = 1 + na + n_other
+            perm = ((0,) + tuple(range(1 + na, 1 + na + nb)) + tuple(range(1, 1 + na))
+                    + tuple(range(1 + na + nb, total)))
+    return new_enc, new_arrays, perm
+
+
+def _getitem_batch(vals, bdims, *, idx):
+    x, arrays = vals[0], vals[1:]
+    size = _batch_size(vals, bdims)
+    x = _to_front(x, bdims[0], size)
+    enc, new_arrays, perm = _batched_index(idx, arrays, bdims[1:], x.ndim - 1, size)
+    out = getitem_p(x, *new_arrays, idx=enc)
+    return (out if perm is None else transpose_p(out, perm=perm)), 0
+
+
+def _scatter_batch(vals, bdims, *, idx, mode):
+    x, y, arrays = vals[0], vals[1], vals[2:]
+    size = _batch_size(vals, bdims)
+    x = _to_front(x, bdims[0], size)
+    per_x = ShapedArray(x.shape[1:], x.dtype)
+    per_arrays = [ShapedArray(a.shape[:b] + a.shape[b + 1:] if b is not None else a.shape,
+                              a.dtype) for a, b in zip(arrays, bdims[2:])]
+    res_shape = _getitem_aval(per_x, *per_arrays, idx=idx).shape
+    enc, new_arrays, perm = _batched_index(idx, arrays, bdims[2:], x.ndim - 1, size)
+    y = _to_front(y, bdims[1], size) if bdims[1] is not None else y
+    yshape = tuple(np.shape(y)) if not hasattr(y, "shape") else tuple(y.shape)
+    if bdims[1] is not None:
+        r = len(yshape) - 1
+        if r < len(res_shape):
+            y = reshape_p(y, shape=(size,) + (1,) * (len(res_shape) - r) + yshape[1:])
+    y = broadcast_to_p(y, shape=(size,) + tuple(res_shape))
+    if perm is not None:
+        y = transpose_p(y, perm=_inv_perm(perm))
+    return scatter_p(x, y, *new_arrays, idx=enc, mode=mode), 0
+
+
+getitem_p.batch = _getitem_batch
+scatter_p.batch = _scatter_batch
