@@ -1,0 +1,2 @@
+"""chainrule.scipy: SciPy-compatible functions built on chainrule primitives."""
+from . import special  # noqa: F401
