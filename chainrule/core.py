@@ -182,6 +182,21 @@ class Trace:
         return type(self).__name__
 
 
+# Named axes bound by active vmaps, innermost last: (name, trace) pairs. Collectives look up
+# their axis here.
+axis_env: list = []
+
+
+def lookup_axis(name):
+    """The active vmap trace bound to axis `name`; NameError when none is."""
+    for n, trace in reversed(axis_env):
+        if n == name:
+            return trace
+    bound = [n for n, _ in axis_env]
+    raise NameError(f"unbound axis name: {name!r}. Collectives (psum, pmean, ...) must run "
+                    f"inside vmap(..., axis_name={name!r}); axes bound here: {bound}")
+
+
 class ConcretizationError(TypeError):
     """A traced value was used where a concrete Python value is needed."""
 

@@ -196,3 +196,7 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
 def tri(N, M=None, k=0, dtype=float):
     """An array with ones at and below the k-th diagonal."""
     return np.tri(N, M, k, dtype=dtype)
+
+
+__all__ = [_n for _n, _v in list(globals().items()) if not _n.startswith("_") and callable(_v)
+           and getattr(_v, "__module__", None) == __name__]

@@ -269,7 +269,8 @@ def _plan(in_labels, shapes, out_labels, path):
         # fold a group left to right; each pair's result goes to the end of the list
         _contract_pair(steps, ops, group[0], group[1], out_set)
         rest = [k - (k > group[0]) - (k > group[1]) for k in group[2:]]
-        for k in rest:
+        while rest:
+            k = rest.pop(0)
             _contract_pair(steps, ops, k, len(ops) - 1, out_set)
             rest = [r - (r > k) for r in rest]
     while len(ops) > 1:
@@ -361,8 +362,9 @@ def _contract(operands, in_labels, out_labels, path):
     in_labels = tuple(tuple(ls) for ls in in_labels)
     shapes = tuple(tuple(x.shape) for x in operands)
     plan = _plan(in_labels, shapes, tuple(out_labels), path)
-    r = _run(plan, operands)
     dtype = np.result_type(*(x.dtype for x in operands))
+    # like NumPy, compute in the common dtype (sums of small ints widen; cast back at the end)
+    r = _run(plan, [x if x.dtype == dtype else astype(x, dtype) for x in operands])
     return r if r.dtype == dtype else astype(r, dtype)
 
 
@@ -374,8 +376,8 @@ def _batch_labels(n):
 def _broadcast_error(shapes, cores, out_core):
     parts = []
     for s, c in zip(shapes, cores):
-        nb = len(s) - c
-        parts.append(f"{_fmt(s)}->({','.join([str(d) for d in s[:nb]] + ['newaxis'] * c)})")
+        remapped = list(s[:len(s) - c]) + ["newaxis"] * len(out_core)
+        parts.append(f"{_fmt(s)}->{_fmt(remapped)}")
     return ValueError(f"operands could not be broadcast together with remapped shapes "
                       f"[original->remapped]: {' '.join(parts)}  and requested shape "
                       f"{_fmt(out_core)}")
@@ -447,8 +449,8 @@ def matmul(x1, x2, /, out=None):
         return _dot_general(a, b, (na - 1,), (0,))
     if na == 1:
         return _dot_general(a, b, (0,), (nb - 2,))
-    if na == 2 and nb == 2:
-        return _dot_general(a, b, (1,), (0,))
+    if nb == 2:  # (..., n, k) @ (k, m): the batch axes of x1 are free axes of one contraction
+        return _dot_general(a, b, (na - 1,), (0,))
     return _gufunc("matmul", _MATMUL_SIG, a, b, "nk", "km", "nm")
 
 

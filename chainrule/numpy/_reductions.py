@@ -220,3 +220,7 @@ cumsum = _cumulative(P.cumsum_p, "cumsum")
 cumprod = _cumulative(P.cumprod_p, "cumprod")
 cumulative_sum = cumsum
 cumulative_prod = cumprod
+
+
+__all__ = [_n for _n, _v in list(globals().items()) if not _n.startswith("_") and callable(_v)
+           and getattr(_v, "__module__", None) == __name__]

@@ -214,3 +214,7 @@ def stack(arrays, axis=0, dtype=None):
             raise ValueError("all input arrays must have the same shape")
     axis = normalize_axis(axis, len(s0) + 1)
     return concatenate([expand_dims(a, axis) for a in arrays], axis=axis, dtype=dtype)
+
+
+__all__ = [_n for _n, _v in list(globals().items()) if not _n.startswith("_") and callable(_v)
+           and getattr(_v, "__module__", None) == __name__]

@@ -258,3 +258,7 @@ def _no_out(out, name):
     if out is not None:
         raise TypeError(f"chainrule.numpy.{name} does not support out=: arrays are values "
                         "here; assign the result instead")
+
+
+__all__ = [_n for _n, _v in list(globals().items()) if not _n.startswith("_") and callable(_v)
+           and getattr(_v, "__module__", None) == __name__]

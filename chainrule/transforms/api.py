@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..core import Tracer, is_inexact_dtype
+from ..core import Tracer, axis_env, is_inexact_dtype
 from .. import tree_util as tu
 from .forward import JVPTrace, JVPTracer
 from .reverse import RTrace, RTracer, backward
@@ -427,7 +427,13 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None) -
         n_pos = len(leaves) - len(k_leaves)
         new_args = tu.tree_unflatten(tree, ins[:n_pos])
         new_kwargs = tu.tree_unflatten(k_tree, ins[n_pos:])
-        out = fun(*new_args, **new_kwargs)
+        if axis_name is not None:
+            axis_env.append((axis_name, trace))
+        try:
+            out = fun(*new_args, **new_kwargs)
+        finally:
+            if axis_name is not None:
+                axis_env.pop()
         out_leaves, out_tree = tu.tree_flatten(out)
         try:
             oaxes = tu.broadcast_prefix(out_axes, out, is_leaf=lambda x: x is None)

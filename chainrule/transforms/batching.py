@@ -77,7 +77,7 @@ class BatchTrace(Trace):
             names = params["axis_name"]
             names = names if isinstance(names, tuple) else (names,)
             if self.axis_name in names:
-                out, bd = prim.collective_batch(vals, bdims, self.size, **params)
+                out, bd = prim.collective_batch(vals, bdims, self.size, self.axis_name, **params)
                 return self.wrap(prim, out, bd)
         if not batched:
             return bind(prim, *vals, **params)
