@@ -451,6 +451,9 @@ def matmul(x1, x2, /, out=None):
         return _dot_general(a, b, (0,), (nb - 2,))
     if nb == 2:  # (..., n, k) @ (k, m): the batch axes of x1 are free axes of one contraction
         return _dot_general(a, b, (na - 1,), (0,))
+    if a.shape[:-2] == b.shape[:-2]:
+        batch = tuple(range(na - 2))
+        return _dot_general(a, b, (na - 1,), (nb - 2,), batch, batch)
     return _gufunc("matmul", _MATMUL_SIG, a, b, "nk", "km", "nm")
 
 
