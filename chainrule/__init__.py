@@ -11,6 +11,8 @@ from .transforms.api import (grad, value_and_grad, vjp, jvp, linearize, jacfwd, 
                              jacobian, hessian, vmap, float0)
 from .transforms.custom import (custom_jvp, custom_vjp, checkpoint, remat,  # noqa: F401
                                 stop_gradient)
+from .transforms.staging import jit, make_program  # noqa: F401
+from . import ir, compiler  # noqa: F401
 from . import extend, test_util, lax  # noqa: F401
 from .lax import psum, pmean, pmax, pmin, all_gather, axis_index  # noqa: F401
 

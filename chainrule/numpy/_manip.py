@@ -391,14 +391,14 @@ def repeat(a, repeats, axis=None):
     array([1, 1, 2])
     """
     x = _a(a)
-    if axis is None:
+    if axis is None or ndim(x) == 0:
         x = ravel(x)
-        axis = 0
-    axis = normalize_axis(axis, ndim(x))
+    axis = normalize_axis(0 if axis is None else axis, ndim(x))
     s = shape(x)
     n = s[axis]
-    r = np.asarray(_concrete(repeats, "repeat() counts"))
-    idx = np.repeat(np.arange(n), r)  # validates counts like NumPy (negative, mismatched)
+    repeats = _concrete(repeats, "repeat() counts")
+    idx = np.repeat(np.arange(n), repeats)  # validates counts like NumPy (negative, mismatched)
+    r = np.asarray(repeats)
     if r.size == 1:
         k = int(r.reshape(()))
         if k == 1:
@@ -572,6 +572,8 @@ def _one_side(widths, axis, side):
 
 def _pad_constant(x, widths, values):
     nd = len(widths)
+    if not nd:
+        return x if isinstance(x, Tracer) else np.array(x)
     if isinstance(values, Tracer) or (type(values) in (list, tuple)
                                       and isinstance(_a(values), Tracer)):
         v = _a(values)
@@ -979,7 +981,10 @@ def take_along_axis(arr, indices, axis=-1):
 _SORT_KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")
 
 
-def _sort_args(a, axis, kind, order):
+def _sort_args(a, axis, kind, order, stable):
+    if stable is not None and kind is not None:
+        raise ValueError("`kind` and keyword parameters can't be provided at the same time. "
+                         "Use only one of them.")
     if kind not in _SORT_KINDS:
         raise ValueError(f"sort kind must be one of 'quick', 'heap', or 'stable' (got {kind!r})")
     if order is not None:
@@ -1008,7 +1013,7 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False)
     x = _a(a)
     if ndim(x) == 0 and axis is not None:
         axis = None
-    x, ax = _sort_args(x, axis, kind, order)
+    x, ax = _sort_args(x, axis, kind, order, stable)
     return bind(P.argsort_p, x, axis=ax, descending=bool(descending))
 
 
@@ -1027,7 +1032,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
     >>> sort([3, 1, 2])
     array([1, 2, 3])
     """
-    x, ax = _sort_args(a, axis, kind, order)
+    x, ax = _sort_args(a, axis, kind, order, stable)
     idx = bind(P.argsort_p, x, axis=ax, descending=bool(descending))
     return take_along_axis(x, idx, ax)
 

@@ -53,7 +53,7 @@ def _dot_general(x, y, lc, rc, lb=(), rb=()):
     return bind(P.dot_general_p, x, y, dims=((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb))))
 
 
-# --- dot, vdot, inner, outer, tensordot, kron ------------------------------------------------------
+# --- dot, vdot, inner, outer, tensordot, kron -----------------------------------------------------
 
 
 def dot(a, b, out=None):
@@ -96,7 +96,7 @@ def vdot(a, b, /):
 
     Example:
       >>> vdot([[1., 2.], [3., 4.]], [[1., 0.], [0., 1.]])
-      5.0
+      np.float64(5.0)
     """
     a, b = _operand(a), _operand(b)
     na, nb = a.size, b.size
@@ -299,7 +299,7 @@ def _take_diagonals(steps, i, ls, sizes):
     index = [slice(None)] * len(singles)
     for r, lab in enumerate(reps):
         shape = [1] * len(reps)
-        shape[r] = sizes[lab] if lab in sizes else 1
+        shape[r] = sizes[lab]
         ar = np.arange(shape[r], dtype=np.intp).reshape(shape)
         index += [ar] * counts[lab]
     enc, arrays = encode_index(tuple(index))
@@ -411,7 +411,7 @@ def _gufunc(name, sig, x1, x2, core1, core2, core_out):
     return _contract(ops, labels, out, ((0, 1),))
 
 
-# --- matmul and the NumPy 2 vector/matrix products -------------------------------------------------
+# --- matmul and the NumPy 2 vector/matrix products ------------------------------------------------
 
 _MATMUL_SIG = "(n?,k),(k,m?)->(n?,m?)"
 
@@ -645,7 +645,7 @@ def einsum_path(subscripts, *operands, optimize="greedy"):
 
     Example:
       >>> einsum_path("ij,jk,kl", np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 5)))[0]
-      ['einsum_path', (0, 1), (0, 1)]
+      ['einsum_path', (1, 2), (0, 1)]
     """
     args = [subscripts, *operands]
     if not isinstance(subscripts, str):

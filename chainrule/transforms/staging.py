@@ -1,0 +1,495 @@
+"""Staging: trace a function to a Program (`make_program`), and `jit`.
+
+Contract:
+- Under a `StageTrace`, each primitive applied to its tracers appends one equation; values are
+  abstract (shape and dtype only), so Python control flow on them raises a
+  ConcretizationError naming the user's line. Array constants become program constants,
+  Python scalars become literals, and tracers of enclosing transforms are captured as extra
+  inputs (closure conversion).
+- Call primitives (custom rules, checkpoint) are recorded as equations, keeping their rules
+  for later transforms; a nested jit is inlined.
+- `jit` traces once per signature (pytree structure, shapes and dtypes of the dynamic
+  leaves, values of static arguments), compiles the program to Python source over NumPy, and
+  applies it through the `jit` primitive, whose rules (JVP, reverse, batching) transform the
+  program itself: grad(jit(f)) splits the differentiated program into a forward program that
+  also returns residuals and a backward program; it never re-traces f.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import numbers
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..core import (ConcretizationError, Primitive, ShapedArray, Trace, Tracer, bind,
+                    get_aval)
+from .. import tree_util as tu
+from ..ir.program import Eqn, Literal, Program, Var, eval_program
+
+logger = logging.getLogger("chainrule.jit")
+
+
+class config:
+    """jit settings. `explain_retrace`: log (logger "chainrule.jit", level WARNING) why each
+    retrace happened. `optimize`: run the compiler passes."""
+    explain_retrace = False
+    optimize = True
+
+
+class StageTracer(Tracer):
+    __slots__ = ("_aval", "var")
+
+    def __init__(self, trace, aval, var):
+        self._trace = trace
+        self._aval = aval
+        self.var = var
+
+    @property
+    def aval(self):
+        return self._aval
+
+    @property
+    def shape(self):
+        return self._aval.shape
+
+    @property
+    def dtype(self):
+        return self._aval.dtype
+
+
+_SCALARS = (bool, int, float, complex)
+
+
+class StageTrace(Trace):
+    __slots__ = ("eqns", "const_vars", "consts", "const_ids", "captured", "captured_ids")
+
+    def __init__(self):
+        super().__init__()
+        self.eqns = []
+        self.const_vars, self.consts, self.const_ids = [], [], {}
+        self.captured, self.captured_ids = [], {}
+
+    def describe(self):
+        return "jit"
+
+    def concrete(self, tracer, how):
+        raise ConcretizationError(
+            "jit", how,
+            "Under jit values are abstract (only shapes and dtypes are known). Use "
+            "chainrule.numpy.where or lax.cond / lax.while_loop / lax.fori_loop for "
+            "value-dependent control flow, or mark the argument static with static_argnums.")
+
+    def new_input(self, aval):
+        v = Var(aval)
+        return StageTracer(self, aval, v)
+
+    def atom(self, x):
+        if x.__class__ is StageTracer and x._trace is self:
+            return x.var
+        if isinstance(x, Tracer):
+            v = self.captured_ids.get(id(x))
+            if v is None:
+                v = Var(x.aval)
+                self.captured_ids[id(x)] = v
+                self.captured.append((x, v))
+            return v
+        if type(x) in _SCALARS or (isinstance(x, np.generic) and x.ndim == 0):
+            return Literal(x)
+        v = self.const_ids.get(id(x))
+        if v is None:
+            arr = np.asarray(x)
+            if arr.ndim == 0:
+                return Literal(arr[()])
+            v = Var(ShapedArray(arr.shape, arr.dtype))
+            self.const_ids[id(x)] = v
+            self.const_vars.append(v)
+            self.consts.append(arr)
+        return v
+
+    def process(self, prim, args, params):
+        if prim is jit_p:
+            return prim.inline(*args, **params)
+        inputs = [self.atom(a) for a in args]
+        avals = [a.value if type(a) is Literal else a.aval for a in inputs]
+        out = abstract_eval(prim, avals, params)
+        if prim.multiple_results:
+            outs = [Var(a) for a in out]
+            self.eqns.append(Eqn(prim, inputs, params, outs))
+            return [StageTracer(self, v.aval, v) for v in outs]
+        v = Var(out)
+        self.eqns.append(Eqn(prim, inputs, params, [v]))
+        return StageTracer(self, out, v)
+
+
+def abstract_eval(prim: Primitive, avals, params):
+    """The output aval(s) of prim on avals: its shape rule, staging for call primitives, or
+    (for primitives without a shape rule, e.g. user extensions) evaluation on zeros."""
+    if "call" in prim.traits:
+        prog = stage_flat(params["fun"], [a if isinstance(a, ShapedArray) else get_aval(a)
+                                         for a in avals])
+        return [o.aval for o in prog.outs]
+    rule = prim.abstract_eval
+    if rule is not None:
+        return rule(*avals, **params)
+    zeros = [np.zeros(a.shape, a.dtype) if isinstance(a, ShapedArray) else a for a in avals]
+    out = prim.impl(*zeros, **params)
+    if prim.multiple_results:
+        return [get_aval(o) for o in out]
+    return get_aval(out)
+
+
+def stage_flat(fun: Callable, in_avals: Sequence[ShapedArray]) -> Program:
+    """Stage fun(*flat_inputs) -> list of outputs into a Program (captured tracers become
+    leading inputs; see `Program.captured` on the result)."""
+    trace = StageTrace()
+    tracers = [trace.new_input(a) for a in in_avals]
+    outs = fun(*tracers)
+    if not isinstance(outs, (list, tuple)):
+        outs = [outs]
+    out_atoms = [trace.atom(o) for o in outs]
+    prog = Program(trace.const_vars, trace.consts,
+                   [v for _, v in trace.captured] + [t.var for t in tracers],
+                   trace.eqns, out_atoms)
+    prog._cache["captured"] = [x for x, _ in trace.captured]
+    return prog
+
+
+def _as_leaf(x):
+    if isinstance(x, (Tracer, np.ndarray)):
+        return x
+    return np.asarray(x)
+
+
+def make_program(fun: Callable, static_argnums: Sequence[int] = ()) -> Callable:
+    """A function returning the staged Program of fun for given arguments (like JAX's
+    make_jaxpr). The program prints as typed text and renders as DOT (`.to_dot()`).
+
+    Example:
+      >>> print(make_program(lambda x: cnp.sin(x) * 2.0)(np.ones(3)))
+      program(a:f64[3]) {
+        b:f64[3] = sin a
+        c:f64[3] = multiply b 2.0
+        return (c,)
+      }
+    """
+    static_argnums = tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def make(*args, **kwargs):
+        dyn_idx = [i for i in range(len(args)) if i not in static_argnums]
+        leaves, tree = tu.tree_flatten(([args[i] for i in dyn_idx], kwargs))
+        leaves = [_as_leaf(x) for x in leaves]
+        out_tree = []
+
+        def flat(*xs):
+            dyn, kw = tu.tree_unflatten(tree, xs)
+            full = list(args)
+            for i, x in zip(dyn_idx, dyn):
+                full[i] = x
+            o, t = tu.tree_flatten(fun(*full, **kw))
+            out_tree.append(t)
+            return o
+
+        prog = stage_flat(flat, [get_aval(x) for x in leaves])
+        if config.optimize:
+            from ..compiler import optimize
+            prog = optimize(prog)
+        return prog
+
+    return make
+
+
+# ---------------------------------------------------------------------------------------------
+# the jit primitive
+
+jit_p = Primitive("jit", multiple_results=True)
+jit_p.traits = frozenset({"call"})
+
+
+def _compiled(program: Program):
+    fn = program._cache.get("compiled")
+    if fn is None:
+        from ..compiler import compile_program
+        fn = program._cache["compiled"] = compile_program(program)
+    return fn
+
+
+def _jit_impl(*args, program):
+    return _compiled(program)(*args)
+
+
+def _jit_inline(*args, program):
+    return eval_program(program, args)
+
+
+jit_p.impl = _jit_impl
+jit_p.inline = _jit_inline
+jit_p.abstract_eval = lambda *avals, program: [o.aval for o in program.outs]
+
+
+def _finish(prog):
+    if prog._cache.get("captured"):
+        raise RuntimeError("internal: a derived program captured outer tracers")
+    if config.optimize:
+        from ..compiler import optimize
+        prog = optimize(prog)
+    return prog
+
+
+def _jit_jvp(primals, tangents, *, program):
+    from .api import jvp
+    nz = tuple(t is not None and getattr(p, "dtype", np.dtype(float)).kind in "fc"
+               for p, t in zip(primals, tangents))
+    key = ("jvp", nz)
+    jp = program._cache.get(key)
+    n = len(primals)
+    if jp is None:
+        idx = [i for i in range(n) if nz[i]]
+
+        def f(*args):
+            ps, ts = list(args[:n]), args[n:]
+            full_t = [np.zeros(a.shape, a.dtype) for a in program.in_avals]
+            for i, t in zip(idx, ts):
+                full_t[i] = t
+            outs, touts = jvp(lambda *pp: eval_program(program, pp), ps, full_t)
+            return list(outs) + [t if np.dtype(getattr(t, "dtype", float)).kind in "fc" else
+                                 np.zeros(np.shape(o), getattr(o, "dtype", float))
+                                 for o, t in zip(outs, touts)]
+
+        jp = program._cache[key] = _finish(stage_flat(
+            f, list(program.in_avals) + [program.in_avals[i] for i in idx]))
+    res = bind(jit_p, *primals, *[t for t, z in zip(tangents, nz) if z], program=jp)
+    m = len(program.outs)
+    return res[:m], res[m:]
+
+
+def _split_known(prog: Program, n_known_inputs: int):
+    """Split prog(known, unknown) by dependence on the unknown inputs into
+    fwd(known) -> (known outputs..., residuals) and bwd(residuals, unknown) -> outputs."""
+    unknown = set(prog.in_vars[n_known_inputs:])
+    fwd_eqns, bwd_eqns = [], []
+    for e in prog.eqns:
+        if any(type(a) is not Literal and a in unknown for a in e.inputs):
+            bwd_eqns.append(e)
+            unknown.update(e.outs)
+        else:
+            fwd_eqns.append(e)
+    known_defined = set(prog.in_vars[:n_known_inputs])
+    for e in fwd_eqns:
+        known_defined.update(e.outs)
+    residuals, seen = [], set()
+
+    def need(a):
+        if type(a) is not Literal and a in known_defined and a not in seen:
+            seen.add(a)
+            residuals.append(a)
+
+    for e in bwd_eqns:
+        for a in e.inputs:
+            need(a)
+    for o in prog.outs:
+        need(o)
+    fwd = Program(prog.const_vars, prog.consts, prog.in_vars[:n_known_inputs], fwd_eqns,
+                  residuals)
+    res_in = [Var(r.aval) for r in residuals]
+    ren = dict(zip(residuals, res_in))
+
+    def r(a):
+        return ren.get(a, a) if type(a) is not Literal else a
+
+    bwd = Program(prog.const_vars, prog.consts, res_in + prog.in_vars[n_known_inputs:],
+                  [Eqn(e.prim, [r(a) for a in e.inputs], e.params, e.outs) for e in bwd_eqns],
+                  [r(o) for o in prog.outs])
+    return fwd, bwd
+
+
+def _jit_reverse(vals, params):
+    from .api import vjp
+    program = params["program"]
+    diff = tuple(getattr(v, "dtype", np.dtype(float)).kind in "fc" for v in vals)
+    key = ("vjp", diff)
+    split = program._cache.get(key)
+    n, m = len(vals), len(program.outs)
+    if split is None:
+        idx = [i for i in range(n) if diff[i]]
+        out_avals = program.out_avals
+
+        def h(*args):
+            xs, cts = list(args[:n]), args[n:]
+
+            def f(*d):
+                full = list(xs)
+                for i, v in zip(idx, d):
+                    full[i] = v
+                return eval_program(program, full)
+
+            outs, f_vjp = vjp(f, *[xs[i] for i in idx])
+            grads = f_vjp(list(cts))
+            return list(outs) + list(grads)
+
+        prog = stage_flat(h, list(program.in_avals) + [
+            ShapedArray(a.shape, a.dtype if a.dtype.kind in "fc" else np.float64)
+            for a in out_avals])
+        fwd, bwd = _split_known(prog, n)
+        # fwd returns (residuals incl. the primal outputs); remember where the outputs are
+        out_pos = [fwd.outs.index(o) if type(o) is not Literal else o for o in prog.outs[:m]]
+        bwd = bwd.replace(outs=bwd.outs[m:])
+        split = program._cache[key] = (_finish(fwd), _finish(bwd), out_pos, idx)
+    fwd, bwd, out_pos, idx = split
+    res = bind(jit_p, *vals, program=fwd)
+    outs = [res[p] if isinstance(p, int) else p.value for p in out_pos]
+
+    def backward(cts):
+        cts = [np.zeros(a.shape, a.dtype if a.dtype.kind in "fc" else np.float64)
+               if c is None else c for c, a in zip(cts, program.out_avals)]
+        g = bind(jit_p, *res, *cts, program=bwd)
+        full = [None] * n
+        for i, gi in zip(idx, g):
+            full[i] = gi
+        return full
+
+    return outs, backward
+
+
+def _jit_batch(vals, bdims, *, program):
+    from .api import vmap
+    key = ("vmap", tuple(bdims))
+    bp = program._cache.get(key)
+    if bp is None:
+        bp = program._cache[key] = _finish(stage_flat(
+            lambda *args: list(vmap(lambda *a: eval_program(program, a),
+                                    in_axes=tuple(bdims))(*args)),
+            [get_aval(v) for v in vals]))
+    return bind(jit_p, *vals, program=bp), [0] * len(program.outs)
+
+
+jit_p.jvp = _jit_jvp
+jit_p.reverse = _jit_reverse
+jit_p.batch = _jit_batch
+
+
+# ---------------------------------------------------------------------------------------------
+# jit
+
+
+def _signature(leaves):
+    return tuple((x.shape, x.dtype) if hasattr(x, "dtype") and hasattr(x, "shape")
+                 else (np.shape(x), np.result_type(x)) for x in leaves)
+
+
+def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = (), donate_argnums=()) -> Callable:
+    """Compile fun: trace it once per signature to a Program, optimize it and generate NumPy
+    code; later calls with the same signature run the compiled code.
+
+    Args:
+      fun: a function of arrays (pytrees).
+      static_argnums, static_argnames: arguments that are compile-time constants (must be
+        hashable); a new value triggers a retrace.
+    Returns:
+      The compiled function (same signature). `.lower(*args)` gives the Program, and
+      `.source(*args)` the generated Python source.
+
+    Example:
+      >>> f = jit(lambda x: x * x + x * 2.0)
+      >>> f(np.ones(3))   # array([3., 3., 3.])
+    """
+    if not callable(fun):
+        raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+    s_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    s_names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    cache: dict = {}
+    last_key = []
+
+    def _key(args, kwargs):
+        n = len(args)
+        nums = tuple(sorted(i % n for i in s_nums if -n <= i < n))
+        statics = []
+        for i in nums:
+            statics.append(_hashable(args[i], f"static argument {i}"))
+        for k in s_names:
+            if k in kwargs:
+                statics.append((k, _hashable(kwargs[k], f"static argument {k!r}")))
+        dyn = [a for i, a in enumerate(args) if i not in nums]
+        dkw = {k: v for k, v in kwargs.items() if k not in s_names}
+        leaves, tree = tu.tree_flatten((dyn, dkw))
+        leaves = [_as_leaf(x) for x in leaves]
+        return (tree, _signature(leaves), tuple(statics)), nums, leaves, tree
+
+    def _trace(args, kwargs, nums, leaves, tree):
+        box = []
+
+        def flat(*xs):
+            dyn, kw = tu.tree_unflatten(tree, xs)
+            full, it = [], iter(dyn)
+            for i in range(len(args)):
+                full.append(args[i] if i in nums else next(it))
+            for k in s_names:
+                if k in kwargs:
+                    kw[k] = kwargs[k]
+            o, t = tu.tree_flatten(fun(*full, **kw))
+            box.append(t)
+            return o
+
+        prog = stage_flat(flat, [get_aval(x) for x in leaves])
+        captured = prog._cache.pop("captured")
+        if config.optimize:
+            from ..compiler import optimize
+            prog = optimize(prog)
+        return prog, box[0], captured
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        key, nums, leaves, tree = _key(args, kwargs)
+        entry = cache.get(key)
+        if entry is None:
+            if config.explain_retrace and last_key:
+                logger.warning("jit(%s): retracing: %s", getattr(fun, "__name__", fun),
+                               _explain(last_key[-1], key))
+            prog, out_tree, captured = _trace(args, kwargs, nums, leaves, tree)
+            entry = (prog, out_tree)
+            if captured:
+                outs = bind(jit_p, *captured, *leaves, program=prog)
+                return tu.tree_unflatten(out_tree, outs)
+            cache[key] = entry
+            last_key.append(key)
+        prog, out_tree = entry
+        return tu.tree_unflatten(out_tree, bind(jit_p, *leaves, program=prog))
+
+    def lower(*args, **kwargs):
+        key, nums, leaves, tree = _key(args, kwargs)
+        return _trace(args, kwargs, nums, leaves, tree)[0]
+
+    def source(*args, **kwargs):
+        from ..compiler import generate_source
+        return generate_source(lower(*args, **kwargs))[0]
+
+    wrapped.lower = lower
+    wrapped.source = source
+    wrapped._cache = cache
+    return wrapped
+
+
+def _hashable(v, what):
+    try:
+        hash(v)
+    except TypeError:
+        raise TypeError(f"jit: {what} has unhashable type {type(v).__name__}; static "
+                        "arguments must be hashable (use a tuple instead of a list, or make "
+                        "the argument dynamic)") from None
+    return v
+
+
+def _explain(old, new):
+    (ot, osig, ost), (nt, nsig, nst) = old, new
+    if ot != nt:
+        return f"the argument structure changed: {ot} -> {nt}"
+    if ost != nst:
+        return f"static argument values changed: {ost} -> {nst}"
+    for i, (a, b) in enumerate(zip(osig, nsig)):
+        if a != b:
+            return (f"argument leaf {i} changed from {ShapedArray(*a).str_short()} to "
+                    f"{ShapedArray(*b).str_short()}")
+    return "the signature changed"
