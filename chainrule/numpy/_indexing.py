@@ -62,7 +62,7 @@ def normalize_index(shape, key):
                              f"(`numpy.newaxis`) and integer or boolean arrays are valid "
                              f"indices, got {type(k).__name__}")
     # expand boolean masks into integer index arrays, checking their shapes
-    consumed = [(i.ndim if isinstance(i, tuple) else
+    consumed = [(i[1].ndim if isinstance(i, tuple) else
                  0 if i is None or i is Ellipsis else 1) for i in items]
     if sum(1 for i in items if i is Ellipsis) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")

@@ -402,7 +402,7 @@ def repeat(a, repeats, axis=None):
     if r.size == 1:
         k = int(r.reshape(()))
         if k == 1:
-            return x
+            return x if isinstance(x, Tracer) else np.array(x)
         x = reshape(x, s[:axis + 1] + (1,) + s[axis + 1:])
         x = broadcast_to(x, s[:axis + 1] + (k,) + s[axis + 1:])
         return reshape(x, s[:axis] + (n * k,) + s[axis + 1:])
@@ -574,9 +574,10 @@ def _pad_constant(x, widths, values):
     nd = len(widths)
     if not nd:
         return x if isinstance(x, Tracer) else np.array(x)
-    if isinstance(values, Tracer) or (type(values) in (list, tuple)
-                                      and isinstance(_a(values), Tracer)):
-        v = _a(values)
+    if type(values) in (list, tuple):
+        values = _a(values)
+    if isinstance(values, Tracer):
+        v = values
         vs = shape(v)
         if v.size == 1:
             return bind(P.pad_p, x, reshape(v, ()), widths=tuple(widths))
@@ -1074,7 +1075,7 @@ def select(condlist, choicelist, default=0):
     result = broadcast_to(astype(choices[-1], dt), out_shape)
     for c, ch in zip(conds[::-1], choices[-2::-1]):
         result = where(c, astype(ch, dt), result)
-    return broadcast_to(result, out_shape)
+    return result
 
 
 def append(arr, values, axis=None):
@@ -1128,6 +1129,8 @@ def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
     if not any(isinstance(m, Tracer) for m in multi_index):
         return np.ravel_multi_index(multi_index, dims, mode=mode, order=order)
     dims = tuple(dims)
+    if order not in ("C", "F"):
+        raise ValueError("only 'C' or 'F' order is permitted")
     if len(multi_index) != len(dims):
         raise ValueError(f"parameter multi_index must be a sequence of length {len(dims)}")
     modes = (mode,) * len(dims) if isinstance(mode, str) else tuple(mode)

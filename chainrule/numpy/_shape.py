@@ -196,7 +196,8 @@ def concatenate(arrays, axis=0, dtype=None):
         from ._ufuncs import astype
         arrays = [astype(a, dtype) for a in arrays]
     if len(arrays) == 1:
-        return arrays[0]
+        a = arrays[0]
+        return a if isinstance(a, Tracer) else np.array(a)
     return bind(P.concatenate_p, *arrays, axis=axis)
 
 

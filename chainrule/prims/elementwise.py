@@ -14,7 +14,7 @@ import numpy as np
 import scipy.special as sps
 
 from ..core import Primitive, ShapedArray
-from .base import elementwise
+from .base import elementwise, ufunc_aval
 
 
 def _same_aval(x, **params):
@@ -41,7 +41,8 @@ def _real_vjp(ct, ans, x):
 
 
 def _imag_vjp(ct, ans, x):
-    return None if x.dtype.kind != "c" else convert_c(ct, x.dtype) * (-1j)
+    # cotangents follow the real inner product Re<a, b>: Im(x) = Re(-i x) pulls back to i ct
+    return None if x.dtype.kind != "c" else convert_c(ct, x.dtype) * 1j
 
 
 def convert_c(x, dtype):
@@ -128,7 +129,21 @@ def _hypot_d(ans, x, y):
 hypot_p = elementwise("hypot", np.hypot, 2,
                       derivs=(_hypot_d, lambda ans, x, y: _hypot_d(ans, y, x)),
                       traits=("commutative",))
-logaddexp_p = elementwise("logaddexp", np.logaddexp, 2,
+def _logaddexp(x1, x2):
+    # NumPy's logaddexp loop is ~4x slower than this composition of fast ufuncs
+    m = np.maximum(x1, x2)
+    with np.errstate(invalid="ignore"):
+        d = np.abs(np.subtract(x1, x2))
+    out = m + np.log1p(np.exp(-d))
+    nan = np.isnan(d)
+    if nan.any():  # both infinite with the same sign (or a NaN input, where m is NaN too)
+        out = np.where(nan, m, out)
+    return out
+
+
+_logaddexp.resolve_dtypes = np.logaddexp.resolve_dtypes
+logaddexp_p = elementwise("logaddexp", _logaddexp, 2, aval=ufunc_aval(np.logaddexp),
+                          lower="np.logaddexp",
                           derivs=(lambda ans, x, y: exp_p(x - ans),
                                   lambda ans, x, y: exp_p(y - ans)), traits=("commutative",))
 logaddexp2_p = elementwise("logaddexp2", np.logaddexp2, 2,
@@ -206,7 +221,9 @@ digamma_p = _unary("digamma", sps.digamma, lambda ans, x: polygamma_p(x, n=1),
 
 
 def _polygamma(x, *, n):
-    return sps.polygamma(n, x)
+    x = np.asarray(x)
+    out = sps.polygamma(n, x)
+    return out.astype(x.dtype) if x.dtype.kind == "f" else out
 
 
 polygamma_p = elementwise("polygamma", _polygamma, 1,

@@ -10,6 +10,7 @@ by the input (documented caveat: not finite at exact zeros).
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -548,17 +549,27 @@ def _dot_general(x, y, *, dims):
     y = np.asarray(y)
     lc, rc, lb, rb, xf, yf = _dot_dims(x.ndim, y.ndim, dims)
     if not lb:
-        if lc == (x.ndim - 1,) and rc == (0,) and y.ndim <= 2 and x.ndim <= 2:
-            return np.dot(x, y)
+        if len(lc) == 1 and x.ndim <= 2 and y.ndim <= 2:
+            # BLAS handles transposed operands without copies
+            a = x if lc[0] == x.ndim - 1 else x.T
+            b = y if rc[0] == 0 else y.T
+            return np.dot(a, b)
         return np.tensordot(x, y, axes=(lc, rc))
     xs, ys = x.shape, y.shape
+    nb = len(lb)
+    if (lb == rb == tuple(range(nb)) and len(lc) == 1 and x.ndim == nb + 2 == y.ndim
+            and rc[0] in (nb, nb + 1) and lc[0] in (nb, nb + 1)):
+        # stacked matrices with batch dims leading: one matmul on (possibly transposed) views
+        a = x if lc[0] == nb + 1 else np.swapaxes(x, -1, -2)
+        b = y if rc[0] == nb else np.swapaxes(y, -1, -2)
+        return np.matmul(a, b)
     bshape = tuple(xs[i] for i in lb)
     xfs = tuple(xs[i] for i in xf)
     yfs = tuple(ys[i] for i in yf)
-    k = int(np.prod([xs[i] for i in lc], dtype=np.int64))
-    b = int(np.prod(bshape, dtype=np.int64))
-    x3 = np.transpose(x, lb + xf + lc).reshape(b, int(np.prod(xfs, dtype=np.int64)), k)
-    y3 = np.transpose(y, rb + rc + yf).reshape(b, k, int(np.prod(yfs, dtype=np.int64)))
+    k = math.prod(xs[i] for i in lc)
+    b = math.prod(bshape)
+    x3 = np.transpose(x, lb + xf + lc).reshape(b, math.prod(xfs), k)
+    y3 = np.transpose(y, rb + rc + yf).reshape(b, k, math.prod(yfs))
     return np.matmul(x3, y3).reshape(bshape + xfs + yfs)
 
 

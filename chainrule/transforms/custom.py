@@ -120,13 +120,19 @@ class custom_jvp:
 
     def defjvps(self, *tangent_fns):
         """Set the rule from one function per argument, fn(t, ans, *args) -> tangent."""
-        def jvp(primals, tangents):
-            ans = self.fun(*primals)
+        nd = self.nondiff_argnums
+
+        def jvp(*args):
+            *static_vals, primals, tangents = args
+            it, st = iter(primals), iter(static_vals)
+            full = [next(st) if i in nd else next(it)
+                    for i in range(len(static_vals) + len(primals))]
+            ans = self.fun(*full)
             out = None
             for fn, t in zip(tangent_fns, tangents):
                 if fn is None:
                     continue
-                c = fn(t, ans, *primals)
+                c = fn(t, ans, *full)
                 out = c if out is None else tu.tree_map(lambda a, b: a + b, out, c)
             return ans, out if out is not None else tu.tree_map(_zeros, ans)
         self.jvp = jvp
@@ -157,8 +163,7 @@ class custom_jvp:
             p = full_args(tu.tree_unflatten(in_tree, primals))
             t = tu.tree_unflatten(in_tree, tangents)
             pd = [a for i, a in enumerate(p) if i not in nd]
-            out, tout = self.jvp(tuple(static[i] for i in nd) + tuple(pd), tuple(t)) \
-                if nd else self.jvp(tuple(pd), tuple(t))
+            out, tout = self.jvp(*[static[i] for i in nd], tuple(pd), tuple(t))
             o, ot = tu.tree_flatten(out)
             if not out_tree_box:
                 out_tree_box.append(ot)
