@@ -335,17 +335,52 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
 
 
 def linearize(fun: Callable, *primals):
-    """fun's value at primals and a function evaluating its JVP there (linear in tangents).
+    """fun's value at primals and its JVP there as a staged linear function.
+
+    The primal computation runs once, now; the tangent computation is recorded as a Program
+    (a partial evaluation: known primal values become constants), so calling f_jvp does not
+    re-run fun.
 
     Returns:
       (out, f_jvp) with f_jvp(*tangents) == jvp(fun, primals, tangents)[1].
+
+    Example:
+      >>> y, f_jvp = linearize(cnp.sin, 0.5); f_jvp(2.0)   # 2 cos(0.5)
     """
-    out = jvp(fun, primals, tuple(_zeros_like(_as_value(p)) if not isinstance(p, (tuple, list, dict)) else
-                                  tu.tree_map(lambda x: _zeros_like(_as_value(x)), p)
-                                  for p in primals))[0]
+    from .staging import StageTrace
+    from ..ir.program import Program
+    from ..core import get_aval
+    _check_callable(fun, "linearize")
+    p_leaves, p_tree = tu.tree_flatten(tuple(primals))
+    p_leaves = [_as_value(x) for x in p_leaves]
+    st = StageTrace()
+    t_in = [st.new_input(get_aval(x)) if is_inexact_dtype(_dtype(x)) else
+            np.zeros(_shape(x), float0) for x in p_leaves]
+    out, t_out = jvp(fun, tu.tree_unflatten(p_tree, p_leaves), tu.tree_unflatten(p_tree, t_in))
+    t_leaves, t_tree = tu.tree_flatten(t_out)
+    atoms = [st.atom(t) for t in t_leaves]
+    prog = Program(st.const_vars, st.consts, [v for _, v in st.captured] +
+                   [t.var for t in t_in if not isinstance(t, np.ndarray)], st.eqns, atoms)
+    captured = [x for x, _ in st.captured]
+    from ..compiler import optimize
+    prog = optimize(prog)
+    from .staging import jit_p
+    from ..core import bind
 
     def f_jvp(*tangents):
-        return jvp(fun, primals, tangents)[1]
+        tl, tt = tu.tree_flatten(tuple(tangents))
+        if tt != p_tree:
+            raise ValueError(f"linearize: tangent structure {tt} does not match the primals' "
+                             f"{p_tree}")
+        for t, p in zip(tl, p_leaves):
+            if _shape(t) != _shape(p):
+                raise ValueError(f"linearize: tangent of shape {_shape(t)} for a primal of "
+                                 f"shape {_shape(p)}")
+        ins = [_as_value(t) for t, p in zip(tl, p_leaves) if is_inexact_dtype(_dtype(p))]
+        res = bind(jit_p, *captured, *ins, program=prog)
+        return tu.tree_unflatten(t_tree, res)
+
+    f_jvp.program = prog
     return out, f_jvp
 
 
