@@ -131,13 +131,18 @@ hypot_p = elementwise("hypot", np.hypot, 2,
                       traits=("commutative",))
 def _logaddexp(x1, x2):
     # NumPy's logaddexp loop is ~4x slower than this composition of fast ufuncs
-    m = np.maximum(x1, x2)
     with np.errstate(invalid="ignore"):
-        d = np.abs(np.subtract(x1, x2))
-    out = m + np.log1p(np.exp(-d))
-    nan = np.isnan(d)
-    if nan.any():  # both infinite with the same sign (or a NaN input, where m is NaN too)
-        out = np.where(nan, m, out)
+        if type(x1) in (int, float) and x1 == 0:
+            m = np.maximum(x2, 0.0)
+            d = np.abs(x2)
+        else:
+            m = np.maximum(x1, x2)
+            d = np.abs(np.subtract(x1, x2))
+        out = m + np.log1p(np.exp(-d))
+    if np.isnan(np.add.reduce(out, axis=None)):
+        # both infinite with the same sign give NaN above; the answer is then m (which is
+        # itself NaN where an input is NaN)
+        out = np.where(np.isnan(d), m, out)
     return out
 
 

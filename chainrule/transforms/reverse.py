@@ -72,23 +72,32 @@ class RTrace(Trace):
         return RTracer(self, val, node)
 
     def process(self, prim, args, params):
-        vals = list(args)
-        parents = []
         rules = prim.vjp_rules
         full = prim.reverse
-        for i, a in enumerate(args):
+        if rules is None and full is None:
+            raise NotImplementedError(
+                f"reverse-mode differentiation (grad/vjp) has no rule for primitive "
+                f"`{prim.name}`")
+        vals = []
+        parents = []
+        top = None
+        i = 0
+        for a in args:
             if a.__class__ is RTracer and a._trace is self:
-                vals[i] = a._val
-                if full is not None or (rules is not None and rules[i] is not None):
+                v = a._val
+                if full is not None or rules[i] is not None:
                     parents.append((i, a._node, a._k))
-                elif rules is None:
-                    raise NotImplementedError(
-                        f"reverse-mode differentiation (grad/vjp) has no rule for primitive "
-                        f"`{prim.name}`")
+            else:
+                v = a
+            if isinstance(v, Tracer) and (top is None or v._trace.level > top.level):
+                top = v._trace
+            vals.append(v)
+            i += 1
         if full is not None:
             out, bwd = full(vals, params)
         else:
-            out = bind(prim, *vals, **params)
+            # bind, inlined: this is the hot path of eager reverse mode
+            out = prim.impl(*vals, **params) if top is None else top.process(prim, vals, params)
             bwd = None
         if not parents:
             return out
