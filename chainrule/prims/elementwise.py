@@ -131,14 +131,14 @@ hypot_p = elementwise("hypot", np.hypot, 2,
                       traits=("commutative",))
 def _logaddexp(x1, x2):
     # NumPy's logaddexp loop is ~4x slower than this composition of fast ufuncs
-    with np.errstate(invalid="ignore"):
-        if type(x1) in (int, float) and x1 == 0:
-            m = np.maximum(x2, 0.0)
-            d = np.abs(x2)
-        else:
-            m = np.maximum(x1, x2)
+    if type(x1) in (int, float) and x1 == 0:
+        m = np.maximum(x2, 0.0)
+        d = np.abs(x2)
+    else:
+        m = np.maximum(x1, x2)
+        with np.errstate(invalid="ignore"):
             d = np.abs(np.subtract(x1, x2))
-        out = m + np.log1p(np.exp(-d))
+    out = m + np.log1p(np.exp(-d))
     if np.isnan(np.add.reduce(out, axis=None)):
         # both infinite with the same sign give NaN above; the answer is then m (which is
         # itself NaN where an input is NaN)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core import Primitive, ShapedArray, bind
 from .base import fit, moveaxis0
+from .elementwise import conj_p
 
 
 def _prim(name, impl, aval, *, jvp_rules=None, vjp_rules=None, jvp=None, batch=None,
@@ -134,6 +135,8 @@ def _keepdims_shape(shape, axes):
 
 def expand_reduced(ct, x_shape, axes):
     """Broadcast a reduced value back to the input's shape."""
+    if ct.ndim == 0:
+        return broadcast_to_p(ct, shape=tuple(x_shape))
     ct = reshape_p(ct, shape=_keepdims_shape(x_shape, axes))
     return broadcast_to_p(ct, shape=tuple(x_shape))
 
@@ -537,6 +540,7 @@ scatter_p = _prim("scatter", _scatter, _scatter_aval, jvp=_scatter_jvp,
 # --- contraction ----------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def _dot_dims(xnd, ynd, dims):
     (lc, rc), (lb, rb) = dims
     xf = tuple(i for i in range(xnd) if i not in lc and i not in lb)
@@ -584,26 +588,37 @@ def _dot_aval(x, y, *, dims):
     return ShapedArray(shape, np.result_type(x.dtype, y.dtype))
 
 
-def _dot_vjp_x(ct, ans, x, y, *, dims):
-    from .elementwise import conj_if_c
-    lc, rc, lb, rb, xf, yf = _dot_dims(x.ndim, y.ndim, dims)
+@functools.lru_cache(maxsize=1024)
+def _dot_vjp_plan(xnd, ynd, ctnd, dims, wrt_x):
+    """(dims of the transposed contraction, permutation of its result or None)."""
+    lc, rc, lb, rb, xf, yf = _dot_dims(xnd, ynd, dims)
     nb, nxf = len(lb), len(xf)
-    ct_yf = tuple(range(nb + nxf, ct.ndim))
-    r = dot_general_p(ct, conj_if_c(y), dims=((ct_yf, yf), (tuple(range(nb)), rb)))
-    src = list(lb) + list(xf) + [lc[rc.index(a)] for a in sorted(rc)]
-    perm = tuple(src.index(i) for i in range(x.ndim))
-    return r if perm == tuple(range(x.ndim)) else transpose_p(r, perm=perm)
+    if wrt_x:
+        ct_free = tuple(range(nb + nxf, ctnd))
+        new_dims = ((ct_free, yf), (tuple(range(nb)), rb))
+        src = list(lb) + list(xf) + [lc[rc.index(a)] for a in sorted(rc)]
+        nd = xnd
+    else:
+        ct_free = tuple(range(nb, nb + nxf))
+        new_dims = ((ct_free, xf), (tuple(range(nb)), lb))
+        src = list(rb) + list(yf) + [rc[lc.index(a)] for a in sorted(lc)]
+        nd = ynd
+    perm = tuple(src.index(i) for i in range(nd))
+    return new_dims, (None if perm == tuple(range(nd)) else perm)
+
+
+def _dot_vjp_x(ct, ans, x, y, *, dims):
+    new_dims, perm = _dot_vjp_plan(x.ndim, y.ndim, ct.ndim, dims, True)
+    yc = conj_p(y) if y.dtype.kind == "c" else y
+    r = dot_general_p(ct, yc, dims=new_dims)
+    return r if perm is None else transpose_p(r, perm=perm)
 
 
 def _dot_vjp_y(ct, ans, x, y, *, dims):
-    from .elementwise import conj_if_c
-    lc, rc, lb, rb, xf, yf = _dot_dims(x.ndim, y.ndim, dims)
-    nb, nxf = len(lb), len(xf)
-    ct_xf = tuple(range(nb, nb + nxf))
-    r = dot_general_p(ct, conj_if_c(x), dims=((ct_xf, xf), (tuple(range(nb)), lb)))
-    src = list(rb) + list(yf) + [rc[lc.index(a)] for a in sorted(lc)]
-    perm = tuple(src.index(i) for i in range(y.ndim))
-    return r if perm == tuple(range(y.ndim)) else transpose_p(r, perm=perm)
+    new_dims, perm = _dot_vjp_plan(x.ndim, y.ndim, ct.ndim, dims, False)
+    xc = conj_p(x) if x.dtype.kind == "c" else x
+    r = dot_general_p(ct, xc, dims=new_dims)
+    return r if perm is None else transpose_p(r, perm=perm)
 
 
 def _shift(t, k=1):
