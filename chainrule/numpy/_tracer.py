@@ -48,6 +48,7 @@ def _install():
     T.__setitem__ = _setitem
     T.at = property(lambda self: I._IndexUpdateHelper(self))
     T.__array_ufunc__ = _array_ufunc
+    T.__array_function__ = _array_function
 
     T.T = property(lambda self: S.transpose(self))
     T.mT = property(lambda self: S.matrix_transpose(self))
@@ -138,6 +139,30 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
                         "traced values")
     kwargs.pop("out", None)
     return f(*inputs, **kwargs)
+
+
+def _array_function(self, func, types, args, kwargs):
+    """NumPy functions called on tracers dispatch to chainrule.numpy (plain NumPy code
+    differentiates); functions chainrule does not cover raise a clear error."""
+    import importlib
+    mod = getattr(func, "__module__", "numpy") or "numpy"
+    sub = mod.split(".")[1] if mod.startswith("numpy.") else ""
+    target = None
+    if sub in ("linalg", "fft"):
+        try:
+            target = getattr(importlib.import_module(f"chainrule.numpy.{sub}"), func.__name__,
+                             None)
+        except ImportError:
+            target = None
+    else:
+        from .. import numpy as cnp
+        target = getattr(cnp, func.__name__, None)
+    if target is None or target is func:
+        name = f"{mod}.{func.__name__}" if sub else f"numpy.{func.__name__}"
+        raise TypeError(f"{name} is not supported on traced values by chainrule; use a "
+                        "chainrule.numpy function (or chainrule.pure_callback for code that "
+                        "must run on real arrays)")
+    return target(*args, **kwargs)
 
 
 _install()
