@@ -42,11 +42,15 @@ EXEMPT = {
     "jit": "call primitive (carries a staged program); tested with cr.jit",
     # Collectives have no meaning outside vmap(..., axis_name=...) (their impl looks the axis
     # up), so they do not fit the eager table; they need their own tests.
-    "psum": "collective over a named vmap axis: no eager value; TODO dedicated test",
-    "pmean": "collective over a named vmap axis: no eager value; TODO dedicated test",
-    "pmax": "collective over a named vmap axis: no eager value; TODO dedicated test",
-    "pmin": "collective over a named vmap axis: no eager value; TODO dedicated test",
-    "all_gather": "collective over a named vmap axis: no eager value; TODO dedicated test",
+    "psum": "collective over a named vmap axis: no eager value; tested in test_vmap.py",
+    "pmean": "collective over a named vmap axis: no eager value; tested in test_vmap.py",
+    "pmax": "collective over a named vmap axis: no eager value; tested in test_vmap.py",
+    "pmin": "collective over a named vmap axis: no eager value; tested in test_vmap.py",
+    "all_gather": "collective over a named vmap axis: no eager value; tested in test_vmap.py",
+    # control flow carries staged programs (functions), so it has its own table of cases
+    "cond": "higher-order (carries programs); tested in test_control_flow.py",
+    "while": "higher-order (carries programs); tested in test_control_flow.py",
+    "scan": "higher-order (carries programs); tested in test_control_flow.py",
 }
 
 # Rows whose batching rule is known to be missing (xfail, strict: a fixed rule must be
