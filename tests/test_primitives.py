@@ -39,6 +39,7 @@ EXEMPT = {
     "custom_jvp_call": "call primitive (carries a function); tested with cr.custom_jvp",
     "custom_vjp_call": "call primitive (carries a function); tested with cr.custom_vjp",
     "checkpoint": "call primitive (carries a function); tested with cr.checkpoint",
+    "fused": "compiler-generated kernel (carries a program); tested in test_compiler.py",
     "jit": "call primitive (carries a staged program); tested with cr.jit",
     # Collectives have no meaning outside vmap(..., axis_name=...) (their impl looks the axis
     # up), so they do not fit the eager table; they need their own tests.
@@ -233,6 +234,7 @@ TABLE: list[Row] = [
     unary(P.imag_p, np.imag, cplx()),
     # arithmetic
     binary(P.mul_p, np.multiply, normal(), normal(SB)),
+    binary(P.zmul_p, np.multiply, normal(), normal(SB)),
     binary(P.div_p, np.true_divide, normal(), away0(SB)),
     binary(P.pow_p, np.power, unif(0.5, 2.0), unif(-1.5, 2.0, SB)),
     Row(P.max_p, maxmin_args, np.maximum, diff=(0, 1)),

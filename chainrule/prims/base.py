@@ -52,19 +52,23 @@ def batch_elementwise(prim: Primitive):
 
 
 def elementwise(name: str, impl: Callable, nargs: int, *, derivs=None, jvp_rules=None,
-                vjp_rules=None, traits=(), aval=None, lower=None) -> Primitive:
+                vjp_rules=None, traits=(), aval=None, lower=None,
+                bounded: bool = False) -> Primitive:
     """An elementwise primitive of `nargs` arrays.
 
     Either `derivs` (one function (ans, *args) -> partial derivative per argument, None for
     non-differentiable arguments) or explicit `jvp_rules`/`vjp_rules`. With neither, the
     primitive has no derivative (its outputs are constants to differentiation).
+    Unless `bounded` says the derivatives are finite wherever the inputs are, the VJP
+    multiplies the cotangent zero-safely (0 * inf = 0), so masked-out branches of `where`
+    never turn a zero cotangent into NaN.
     """
     p = Primitive(name)
     p.impl = impl
     p.abstract_eval = aval or (ufunc_aval(impl) if isinstance(impl, np.ufunc) else None)
     if derivs is not None:
         jvp_rules = tuple(None if d is None else _jvp_from_deriv(d) for d in derivs)
-        vjp_rules = tuple(None if d is None else _vjp_from_deriv(d) for d in derivs)
+        vjp_rules = tuple(None if d is None else _vjp_from_deriv(d, bounded) for d in derivs)
     p.jvp_rules = jvp_rules if jvp_rules is not None else (None,) * nargs
     p.vjp_rules = vjp_rules if vjp_rules is not None else (None,) * nargs
     p.batch = batch_elementwise(p)
@@ -77,12 +81,14 @@ def _jvp_from_deriv(d):
     return lambda t, ans, *args, **params: t * d(ans, *args, **params)
 
 
-def _vjp_from_deriv(d):
+def _vjp_from_deriv(d, bounded=False):
     def rule(ct, ans, *args, **params):
         dv = d(ans, *args, **params)
         if getattr(dv, "dtype", None) is not None and dv.dtype.kind == "c":
             dv = conj_p(dv)
-        return ct * dv
+        if bounded or type(dv) is float:
+            return ct * dv
+        return zmul_p(ct, dv)
     return rule
 
 
@@ -128,4 +134,4 @@ def unbroadcast(ct, like):
 
 from .structural import (broadcast_to_p, convert_p, reduce_sum_p, reshape_p,  # noqa: E402
                          transpose_p)
-from .elementwise import conj_p, real_p  # noqa: E402
+from .elementwise import conj_p, real_p, zmul_p  # noqa: E402

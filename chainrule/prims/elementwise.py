@@ -59,15 +59,38 @@ imag_p = elementwise("imag", np.imag, 1, jvp_rules=(lambda t, ans, x: imag_p(t),
 
 # --- arithmetic ----------------------------------------------------------------------------------
 
+def _zmul(x, y):
+    out = np.multiply(x, y)
+    if np.isnan(np.add.reduce(out, axis=None)):
+        # a zero times inf (or NaN) is taken as zero: zero cotangents stay zero
+        out = np.where(np.logical_or(np.equal(x, 0), np.equal(y, 0)), 0, out)
+    return out
+
+
+zmul_p = elementwise("zero_safe_multiply", _zmul, 2,
+                     jvp_rules=(lambda t, ans, x, y: zmul_p(t, y),
+                                lambda t, ans, x, y: zmul_p(x, t)),
+                     vjp_rules=(lambda ct, ans, x, y: zmul_p(ct, conj_if_c(y)),
+                                lambda ct, ans, x, y: zmul_p(conj_if_c(x), ct)),
+                     aval=ufunc_aval(np.multiply), traits=("commutative", "bilinear"))
+
+
+def _ct_mul(ct, y):
+    """ct * y for cotangents: zero-safe unless y is a Python scalar."""
+    if type(y) in (int, float):
+        return ct * y
+    return zmul_p(ct, conj_if_c(y))
+
+
 mul_p = elementwise("multiply", np.multiply, 2,
                     jvp_rules=(lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t),
-                    vjp_rules=(lambda ct, ans, x, y: ct * conj_if_c(y),
-                               lambda ct, ans, x, y: conj_if_c(x) * ct),
+                    vjp_rules=(lambda ct, ans, x, y: _ct_mul(ct, y),
+                               lambda ct, ans, x, y: _ct_mul(ct, x)),
                     traits=("commutative", "bilinear"))
 div_p = elementwise("divide", np.true_divide, 2,
                     jvp_rules=(lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y),
-                    vjp_rules=(lambda ct, ans, x, y: ct / conj_if_c(y),
-                               lambda ct, ans, x, y: -ct * conj_if_c(ans / y)))
+                    vjp_rules=(lambda ct, ans, x, y: _ct_mul(ct, 1.0 / y),
+                               lambda ct, ans, x, y: -_ct_mul(ct, ans / y)))
 
 
 def conj_if_c(x):
@@ -148,7 +171,7 @@ def _logaddexp(x1, x2):
 
 _logaddexp.resolve_dtypes = np.logaddexp.resolve_dtypes
 logaddexp_p = elementwise("logaddexp", _logaddexp, 2, aval=ufunc_aval(np.logaddexp),
-                          lower="np.logaddexp",
+                          lower="np.logaddexp", bounded=True,
                           derivs=(lambda ans, x, y: exp_p(x - ans),
                                   lambda ans, x, y: exp_p(y - ans)), traits=("commutative",))
 logaddexp2_p = elementwise("logaddexp2", np.logaddexp2, 2,
@@ -169,6 +192,9 @@ def _unary(name, impl, d, **kw):
     return elementwise(name, impl, 1, derivs=(d,), **kw)
 
 
+_BOUNDED = dict(bounded=True)
+
+
 exp_p = _unary("exp", np.exp, lambda ans, x: ans)
 exp2_p = _unary("exp2", np.exp2, lambda ans, x: ans * _LN2)
 expm1_p = _unary("expm1", np.expm1, lambda ans, x: ans + 1.0)
@@ -178,15 +204,15 @@ log10_p = _unary("log10", np.log10, lambda ans, x: 1.0 / (x * _LN10))
 log1p_p = _unary("log1p", np.log1p, lambda ans, x: 1.0 / (x + 1.0))
 sqrt_p = _unary("sqrt", np.sqrt, lambda ans, x: 0.5 / ans)
 cbrt_p = _unary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans))
-sin_p = _unary("sin", np.sin, lambda ans, x: cos_p(x))
-cos_p = _unary("cos", np.cos, lambda ans, x: -sin_p(x))
+sin_p = _unary("sin", np.sin, lambda ans, x: cos_p(x), **_BOUNDED)
+cos_p = _unary("cos", np.cos, lambda ans, x: -sin_p(x), **_BOUNDED)
 tan_p = _unary("tan", np.tan, lambda ans, x: 1.0 + ans * ans)
 arcsin_p = _unary("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt_p(1.0 - x * x))
 arccos_p = _unary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt_p(1.0 - x * x))
-arctan_p = _unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x))
+arctan_p = _unary("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x), **_BOUNDED)
 sinh_p = _unary("sinh", np.sinh, lambda ans, x: cosh_p(x))
 cosh_p = _unary("cosh", np.cosh, lambda ans, x: sinh_p(x))
-tanh_p = _unary("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans)
+tanh_p = _unary("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans, **_BOUNDED)
 arcsinh_p = _unary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt_p(x * x + 1.0))
 arccosh_p = _unary("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt_p(x * x - 1.0))
 arctanh_p = _unary("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x))
@@ -219,7 +245,8 @@ erfc_p = _unary("erfc", sps.erfc, lambda ans, x: (-2.0 / _SQRT_PI) * exp_p(-(x *
                 lower="sps.erfc")
 erfinv_p = _unary("erfinv", sps.erfinv, lambda ans, x: (_SQRT_PI / 2.0) * exp_p(ans * ans),
                   lower="sps.erfinv")
-expit_p = _unary("expit", sps.expit, lambda ans, x: ans * (1.0 - ans), lower="sps.expit")
+expit_p = _unary("expit", sps.expit, lambda ans, x: ans * (1.0 - ans), lower="sps.expit",
+                 bounded=True)
 gammaln_p = _unary("gammaln", sps.gammaln, lambda ans, x: digamma_p(x), lower="sps.gammaln")
 digamma_p = _unary("digamma", sps.digamma, lambda ans, x: polygamma_p(x, n=1),
                    lower="sps.digamma")

@@ -742,3 +742,98 @@ def _scatter_batch(vals, bdims, *, idx, mode):
 
 getitem_p.batch = _getitem_batch
 scatter_p.batch = _scatter_batch
+
+
+# --- lowerings: NumPy expression source for compiler/codegen.py ------------------------------
+# lower(arg_sources, params[, in_avals]) -> expression. Helpers named _cr_* are defined by
+# compiler/runtime.py. Indexing keeps NumPy's semantics (IndexError out of bounds, no clamping).
+
+
+def _np_dtype_src(dtype):
+    return f"np.{np.dtype(dtype).name}"
+
+
+def _slice_src(e):
+    _, a, b, c = e
+    s = f"{'' if a is None else a}:{'' if b is None else b}"
+    return s if c is None else f"{s}:{c}"
+
+
+def _index_src(enc, arrays):
+    parts = ["None" if e is None else "..." if e is Ellipsis else
+             _slice_src(e) if type(e) is tuple and e[0] == "s" else
+             arrays[e[1]] if type(e) is tuple else repr(e) for e in enc]
+    return ", ".join(parts) if parts else "()"
+
+
+def _arr_src(x):
+    return x if x.isidentifier() else f"np.asarray({x})"
+
+
+def _lower_dot(ins, params, avals):
+    x, y = ins
+    xnd, ynd = avals[0].ndim, avals[1].ndim
+    lc, rc, lb, rb, xf, yf = _dot_dims(xnd, ynd, params["dims"])
+    nb = len(lb)
+    if not lb:
+        if lc == (xnd - 1,) and rc == (0,) and xnd <= 2 and ynd <= 2:
+            return f"np.dot({x}, {y})"
+        return f"np.tensordot({x}, {y}, axes=({lc!r}, {rc!r}))"
+    batch = tuple(range(nb))
+    if lb == batch and rb == batch and xnd == nb + 2 and ynd == nb + 2 and lc == (nb + 1,):
+        if rc == (nb,):
+            return f"np.matmul({x}, {y})"
+        return f"np.matmul({x}, np.swapaxes({y}, -1, -2))"
+    xs, ys = avals[0].shape, avals[1].shape
+    size = lambda dims, shape: int(np.prod([shape[i] for i in dims], dtype=np.int64))  # noqa
+    b, k = size(lb, xs), size(lc, xs)
+    m, n = size(xf, xs), size(yf, ys)
+    out = tuple(xs[i] for i in lb) + tuple(xs[i] for i in xf) + tuple(ys[i] for i in yf)
+    return (f"np.matmul(np.transpose({x}, {lb + xf + lc!r}).reshape({b}, {m}, {k}), "
+            f"np.transpose({y}, {rb + rc + yf!r}).reshape({b}, {k}, {n})).reshape({out!r})")
+
+
+def _lower_cum(fn):
+    def lower(ins, p):
+        k = p["axis"]
+        if p["reverse"]:
+            return f"np.flip(np.{fn}(np.flip({ins[0]}, {k}), axis={k}), {k})"
+        return f"np.{fn}({ins[0]}, axis={k})"
+    return lower
+
+
+def _lower_argsort(ins, p):
+    x, k = ins[0], p["axis"]
+    if p["descending"]:
+        return (f"np.flip(np.shape({x})[{k}] - 1 - np.argsort(np.flip({x}, {k}), axis={k}, "
+                f"kind='stable'), {k})")
+    return f"np.argsort({x}, axis={k}, kind='stable')"
+
+
+def _lower_scatter(ins, p):
+    has_arrays = len(ins) > 2
+    mode = "iadd" if p["mode"] == "add" and not has_arrays else p["mode"]
+    return f"_cr_scatter({ins[0]}, {ins[1]}, ({_index_src(p['idx'], ins[2:])},), {mode!r})"
+
+
+convert_p.lower = lambda ins, p: f"{_arr_src(ins[0])}.astype({_np_dtype_src(p['dtype'])})"
+reshape_p.lower = lambda ins, p: f"np.reshape({ins[0]}, {tuple(p['shape'])!r})"
+broadcast_to_p.lower = lambda ins, p: f"np.broadcast_to({ins[0]}, {tuple(p['shape'])!r})"
+transpose_p.lower = lambda ins, p: f"np.transpose({ins[0]}, {tuple(p['perm'])!r})"
+reduce_sum_p.lower = lambda ins, p: f"np.sum({ins[0]}, axis={tuple(p['axes'])!r})"
+reduce_max_p.lower = lambda ins, p: f"np.max({ins[0]}, axis={tuple(p['axes'])!r})"
+reduce_min_p.lower = lambda ins, p: f"np.min({ins[0]}, axis={tuple(p['axes'])!r})"
+reduce_prod_p.lower = lambda ins, p: f"np.prod({ins[0]}, axis={tuple(p['axes'])!r})"
+reduce_and_p.lower = lambda ins, p: f"np.all({ins[0]}, axis={tuple(p['axes'])!r})"
+reduce_or_p.lower = lambda ins, p: f"np.any({ins[0]}, axis={tuple(p['axes'])!r})"
+argmax_p.lower = lambda ins, p: f"np.argmax({ins[0]}, axis={p['axis']})"
+argmin_p.lower = lambda ins, p: f"np.argmin({ins[0]}, axis={p['axis']})"
+argsort_p.lower = _lower_argsort
+cumsum_p.lower = _lower_cum("cumsum")
+cumprod_p.lower = _lower_cum("cumprod")
+concatenate_p.lower = lambda ins, p: f"np.concatenate(({', '.join(ins)},), axis={p['axis']})"
+pad_p.lower = lambda ins, p: (f"np.pad({ins[0]}, {tuple(map(tuple, p['widths']))!r}, "
+                              f"mode='constant', constant_values={ins[1]})")
+getitem_p.lower = lambda ins, p: f"{_arr_src(ins[0])}[{_index_src(p['idx'], ins[1:])}]"
+scatter_p.lower = _lower_scatter
+dot_general_p.lower = _lower_dot
