@@ -6,8 +6,10 @@ from .core import bind
 from . import tree_util as tu
 from .prims.collective import psum_p, pmean_p, pmax_p, pmin_p, all_gather_p, axis_index
 from .transforms.custom import stop_gradient
+from .lax_control import cond, switch, while_loop, fori_loop, scan, map, select  # noqa: A004
 
-__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "stop_gradient"]
+__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "stop_gradient",
+           "cond", "switch", "while_loop", "fori_loop", "scan", "map", "select"]
 
 
 def _tree(prim, x, axis_name):

@@ -105,6 +105,13 @@ def _count(shape, axes):
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     """Arithmetic mean over axis, as numpy.mean (integer input gives float64)."""
     _no_out(out, "mean")
+    if axis is None and dtype is None and not keepdims and hasattr(a, "ndim"):
+        dt = a.dtype
+        if dt.kind in "fc":
+            # common case, kept short: the mean of all elements
+            n = a.size
+            s = bind(P.reduce_sum_p, a, axes=tuple(range(a.ndim)))
+            return divide(s, n) if n else divide(s, 0.0)
     a = _arr(a)
     if dtype is None and _dtype(a).kind not in "fc":
         dtype = np.float64

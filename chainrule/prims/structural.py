@@ -87,6 +87,13 @@ reshape_p = _prim("reshape", _reshape, lambda x, *, shape: ShapedArray(shape, x.
 
 
 def _broadcast_to(x, *, shape):
+    if getattr(x, "ndim", 1) == 0:
+        # a read-only zero-stride view of a scalar; np.broadcast_to costs 5x more
+        a = np.asarray(x)
+        if a.flags.c_contiguous:
+            out = np.ndarray(shape, a.dtype, buffer=a, strides=(0,) * len(shape))
+            out.flags.writeable = False
+            return out
     return np.broadcast_to(x, shape)
 
 
@@ -760,10 +767,11 @@ def _slice_src(e):
 
 
 def _index_src(enc, arrays):
+    """The index as written inside brackets: `x[1:3, ::-1]`."""
     parts = ["None" if e is None else "..." if e is Ellipsis else
              _slice_src(e) if type(e) is tuple and e[0] == "s" else
              arrays[e[1]] if type(e) is tuple else repr(e) for e in enc]
-    return ", ".join(parts) if parts else "()"
+    return ", ".join(parts) or "()"
 
 
 def _arr_src(x):
@@ -813,7 +821,8 @@ def _lower_argsort(ins, p):
 def _lower_scatter(ins, p):
     has_arrays = len(ins) > 2
     mode = "iadd" if p["mode"] == "add" and not has_arrays else p["mode"]
-    return f"_cr_scatter({ins[0]}, {ins[1]}, ({_index_src(p['idx'], ins[2:])},), {mode!r})"
+    index = f"np.s_[{_index_src(p['idx'], ins[2:])}]"
+    return f"_cr_scatter({ins[0]}, {ins[1]}, {index}, {mode!r})"
 
 
 convert_p.lower = lambda ins, p: f"{_arr_src(ins[0])}.astype({_np_dtype_src(p['dtype'])})"

@@ -81,6 +81,17 @@ def _check_diff_inputs(leaves, name, allow_int=False, holomorphic=False):
                 "x.astype(float) (or pass allow_int=True to get float0 zeros for it).")
 
 
+_ONES = {}
+
+
+def _one(dt):
+    o = _ONES.get(dt)
+    if o is None:
+        o = _ONES[dt] = np.ones((), dt)
+        o.flags.writeable = False
+    return o
+
+
 def _zeros_like(x):
     dt = _dtype(x)
     if dt.kind not in "fc":
@@ -196,17 +207,9 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     """
     _check_callable(fun, "value_and_grad")
 
-    @functools.wraps(fun)
-    def vg(*args, **kwargs):
-        nums, single = _norm_argnums(argnums, len(args), "grad")
-        dyn = _split_args(args, nums)
-        leaves, tree = tu.tree_flatten(dyn)
-        leaves = [_as_value(x) for x in leaves]
-        _check_diff_inputs(leaves, "grad", allow_int, holomorphic)
-        trace = RTrace()
-        tracers = [trace.new_input(x) if is_inexact_dtype(_dtype(x)) else x for x in leaves]
-        new_args = _replace_args(args, nums, tu.tree_unflatten(tree, tracers))
-        out = fun(*new_args, **kwargs)
+    int_argnum = type(argnums) is int
+
+    def finish(trace, out):
         aux = None
         if has_aux:
             out, aux = _split_aux(out, "grad")
@@ -223,8 +226,32 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         if dt.kind not in "fc":
             raise TypeError(f"grad requires a floating point output, got {dt.name}")
         value = _unwrap_r(trace, out)
-        s = _seed(trace, out, np.ones((), dt))
-        cts = backward(trace.tape, [s] if s is not None else [])
+        s = _seed(trace, out, _one(dt))
+        return value, aux, backward(trace.tape, [s] if s is not None else [])
+
+    @functools.wraps(fun)
+    def vg(*args, **kwargs):
+        if int_argnum and 0 <= argnums < len(args) and not holomorphic:
+            a = args[argnums]
+            if type(a) is np.ndarray and a.dtype.kind == "f":
+                # fast path: one real array argument
+                trace = RTrace()
+                t = trace.new_input(a)
+                new_args = list(args)
+                new_args[argnums] = t
+                value, aux, cts = finish(trace, fun(*new_args, **kwargs))
+                g = cts[t._node.idx]
+                g = np.zeros(a.shape, a.dtype) if g is None else g
+                return ((value, aux), g) if has_aux else (value, g)
+        nums, single = _norm_argnums(argnums, len(args), "grad")
+        dyn = _split_args(args, nums)
+        leaves, tree = tu.tree_flatten(dyn)
+        leaves = [_as_value(x) for x in leaves]
+        _check_diff_inputs(leaves, "grad", allow_int, holomorphic)
+        trace = RTrace()
+        tracers = [trace.new_input(x) if is_inexact_dtype(_dtype(x)) else x for x in leaves]
+        new_args = _replace_args(args, nums, tu.tree_unflatten(tree, tracers))
+        value, aux, cts = finish(trace, fun(*new_args, **kwargs))
         grads = []
         for t, x in zip(tracers, leaves):
             g = cts[t._node.idx] if isinstance(t, RTracer) else None
