@@ -1,5 +1,6 @@
-"""chainrule.lax: lower-level operations with JAX's names. For now the named-axis collectives
-used inside vmap (psum, pmean, pmax, pmin, all_gather, axis_index) and stop_gradient."""
+"""chainrule.lax: lower-level operations with JAX's names: structured control flow (cond,
+switch, while_loop, fori_loop, scan, map, select), the named-axis collectives used inside vmap
+(psum, pmean, pmax, pmin, all_gather, axis_index) and stop_gradient."""
 from __future__ import annotations
 
 from .core import bind

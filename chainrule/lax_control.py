@@ -17,11 +17,12 @@ Contract:
   lists made uniform across branches (zeros in the slots of the other branches), so the forward
   and the backward are each one cond_p. Batched index: every branch runs and the outputs are
   selected per example.
-- scan_p(*consts, *carry, *xs, program, length, reverse, num_consts, num_carry): JVP: a scan of
-  the JVP'd body. Reverse: the body is split into fwd (carry, y and per-iteration residuals)
-  and bwd; the forward is one scan of fwd stacking the residuals (residuals that depend only on
-  the consts are hoisted out of the loop and computed once), the backward one scan of bwd in the
-  opposite direction accumulating the consts' cotangents in its carry. Batching: vmap the body.
+- scan_p(*consts, *carry, *xs, body_program, length, reverse, num_consts, num_carry): JVP: a
+  scan of the JVP'd body. Reverse: the body is split into fwd (carry, y and per-iteration
+  residuals) and bwd; the forward is one scan of fwd stacking the residuals (residuals that
+  depend only on the consts are hoisted out of the loop and computed once), the backward one
+  scan of bwd in the opposite direction accumulating the consts' cotangents in its carry.
+  Batching: vmap the body.
 - while_p(*cond_consts, *body_consts, *carry, cond_program, body_program, ...): JVP: a while of
   the JVP'd body. Batching: the predicate is batched; the loop runs while any example is
   active and finished examples are frozen with select. Reverse: the trip count n is computed
@@ -177,6 +178,16 @@ def _type_mismatch(kind, what_a, what_b, paths, avals_a, avals_b):
 # program transformations shared by the rules (all cached on the source program)
 
 
+def _fn_of(prog: Program, args: Sequence, idx: Sequence[int]) -> Callable:
+    """prog as a function of its inputs at positions idx, the others fixed to args."""
+    def f(*d):
+        full = list(args)
+        for i, v in zip(idx, d):
+            full[i] = v
+        return eval_program(prog, full)
+    return f
+
+
 def _jvp_program(prog: Program, nz: tuple) -> Program:
     """(inputs..., tangents of the inputs with nz[i]) -> (outputs..., tangents of the float
     outputs)."""
@@ -190,14 +201,7 @@ def _jvp_program(prog: Program, nz: tuple) -> Program:
 
         def f(*args):
             ps = list(args[:n])
-
-            def f_nz(*d):
-                full = list(ps)
-                for i, v in zip(idx, d):
-                    full[i] = v
-                return eval_program(prog, full)
-
-            outs, touts = jvp(f_nz, [ps[i] for i in idx], list(args[n:]))
+            outs, touts = jvp(_fn_of(prog, ps, idx), [ps[i] for i in idx], list(args[n:]))
             return list(outs) + [touts[j] for j in fl]
 
         jp = prog._cache[key] = _finish(stage_flat(f, in_avals + [in_avals[i] for i in idx]))
@@ -234,14 +238,7 @@ def _vjp_split(prog: Program, diff: tuple):
 
         def h(*args):
             xs, cts = list(args[:n]), list(args[n:])
-
-            def f(*d):
-                full = list(xs)
-                for i, v in zip(idx, d):
-                    full[i] = v
-                return eval_program(prog, full)
-
-            outs, f_vjp = vjp(f, *[xs[i] for i in idx])
+            outs, f_vjp = vjp(_fn_of(prog, xs, idx), *[xs[i] for i in idx])
             it = iter(cts)
             ct_full = [next(it) if j in fl else _zeros(a) for j, a in enumerate(out_avals)]
             return list(outs) + list(f_vjp(ct_full))
@@ -292,14 +289,7 @@ def _cond_jvp(primals, tangents, *, branches):
         # a concrete index (eager): push the tangents through the taken branch only
         b = _taken(index, branches)
         idx = [i for i in range(len(ops)) if nz[i]]
-
-        def f(*d):
-            full = list(ops)
-            for i, v in zip(idx, d):
-                full[i] = v
-            return eval_program(b, full)
-
-        outs, touts = jvp(f, [ops[i] for i in idx], [ts[i] for i in idx])
+        outs, touts = jvp(_fn_of(b, ops, idx), [ops[i] for i in idx], [ts[i] for i in idx])
         return (_as_outs(outs, b.out_avals),
                 [t if _is_float(a) else None for t, a in zip(touts, b.out_avals)])
     jb = tuple(_jvp_program(b, nz) for b in branches)
@@ -353,14 +343,7 @@ def _cond_reverse(vals, params):
         # pass still runs through bind, so outer transforms see it
         b = _taken(index, branches)
         idx = [i for i in range(len(ops)) if diff[i]]
-
-        def f(*d):
-            full = list(ops)
-            for i, v in zip(idx, d):
-                full[i] = v
-            return eval_program(b, full)
-
-        outs, f_vjp = vjp(f, *[ops[i] for i in idx])
+        outs, f_vjp = vjp(_fn_of(b, ops, idx), *[ops[i] for i in idx])
 
         def backward_taken(cts):
             g = f_vjp([_zeros(a) if c is None else c for c, a in zip(cts, b.out_avals)])
@@ -475,9 +458,9 @@ def cond(pred, true_fun: Callable, false_fun: Callable, *operands):
     index = convert_p(pred, dtype=np.dtype(np.int32))
     leaves, tree = tu.tree_flatten(operands)
     leaves = [_as_leaf(x) for x in leaves]
-    progs, consts, out_tree = _stage_branches([false_fun, true_fun], leaves, tree,
-                                              ["false_fun", "true_fun"], "cond")
-    outs = bind(cond_p, index, *consts, *leaves, branches=progs)
+    progs, consts, out_tree = _stage_branches([true_fun, false_fun], leaves, tree,
+                                              ["true_fun", "false_fun"], "cond")
+    outs = bind(cond_p, index, *consts, *leaves, branches=progs[::-1])
     return tu.tree_unflatten(out_tree, outs)
 
 
@@ -521,7 +504,8 @@ def switch(index, branches: Sequence[Callable], *operands):
 scan_p = Primitive("scan", multiple_results=True)
 
 
-def _scan_impl(*args, program, length, reverse, num_consts, num_carry):
+def _scan_impl(*args, body_program, length, reverse, num_consts, num_carry):
+    program = body_program
     nc, nk = num_consts, num_carry
     consts = list(args[:nc])
     carry = list(args[nc:nc + nk])
@@ -539,7 +523,8 @@ def _scan_impl(*args, program, length, reverse, num_consts, num_carry):
     return _fix(carry, out_avals[:nk]) + ys
 
 
-def _scan_abstract(*avals, program, length, reverse, num_consts, num_carry):
+def _scan_abstract(*avals, body_program, length, reverse, num_consts, num_carry):
+    program = body_program
     out = program.out_avals
     return list(out[:num_carry]) + [ShapedArray((length,) + a.shape, a.dtype)
                                     for a in out[num_carry:]]
@@ -553,7 +538,8 @@ def _perm(prog, in_order, out_order, key):
     return p
 
 
-def _scan_jvp(primals, tangents, *, program, length, reverse, num_consts, num_carry):
+def _scan_jvp(primals, tangents, *, body_program, length, reverse, num_consts, num_carry):
+    program = body_program
     nc, nk = num_consts, num_carry
     n = len(primals)
     in_avals = program.in_avals
@@ -586,7 +572,7 @@ def _scan_jvp(primals, tangents, *, program, length, reverse, num_consts, num_ca
                 t = tangents[i]
                 args.append(_zeros(in_avals[i]) if t is None else t)
     nct = sum(nz[i] for i in range(nc))
-    out = bind(scan_p, *args, program=body, length=length, reverse=reverse,
+    out = bind(scan_p, *args, body_program=body, length=length, reverse=reverse,
                num_consts=nc + nct, num_carry=nk + len(carry_f))
     nkf = len(carry_f)
     carry, t_carry = out[:nk], out[nk:nk + nkf]
@@ -599,7 +585,8 @@ def _scan_jvp(primals, tangents, *, program, length, reverse, num_consts, num_ca
     return list(carry) + list(ys), t_out
 
 
-def _scan_batch(vals, bdims, *, program, length, reverse, num_consts, num_carry):
+def _scan_batch(vals, bdims, *, body_program, length, reverse, num_consts, num_carry):
+    program = body_program
     nc, nk = num_consts, num_carry
     size = next(v.shape[b] for v, b in zip(vals, bdims) if b is not None)
     new, axes = [], []
@@ -614,14 +601,17 @@ def _scan_batch(vals, bdims, *, program, length, reverse, num_consts, num_carry)
             new.append(v if b is None else move_to(v, b, 1, size))
             axes.append(None if b is None else 0)
     body = _vmap_program(program, tuple(axes), size)
-    out = bind(scan_p, *new, program=body, length=length, reverse=reverse, num_consts=nc,
+    out = bind(scan_p, *new, body_program=body, length=length, reverse=reverse, num_consts=nc,
                num_carry=nk)
     return out, [0] * nk + [1] * (len(program.outs) - nk)
 
 
 def _scan_linearized(program, diff, nc, nk):
-    """(fwd_body, inv_program, bwd_body, counts) for the reverse rule of scan; see the module
-    docstring."""
+    """(fwd_body, inv_program, bwd_body, idx, sources) for the reverse rule of scan (see the
+    module docstring): fwd_body(consts, carry, x) -> (carry, y, per-iteration residuals);
+    inv_program(consts) -> loop-invariant residuals; bwd_body(invariant residuals,
+    [const-ct accumulators, carry cts], [residuals, y cts]) -> ([accumulators, carry cts],
+    x cts); idx lists the differentiated inputs, sources where each residual stack is."""
     key = ("scan_vjp", diff, nc, nk)
     cached = program._cache.get(key)
     if cached is not None:
@@ -640,7 +630,20 @@ def _scan_linearized(program, diff, nc, nk):
     inv_prog = optimize(Program(fwd.const_vars, fwd.consts, fwd.in_vars[:nc], inv_eqns,
                                 [R[i] for i in inv_pos]))
     primal = [R[p] if isinstance(p, int) else p for p in out_pos]
-    fwd_body = optimize(fwd.replace(outs=primal + [R[i] for i in var_pos]))
+    # where each per-iteration residual's stack comes from: an x (xs itself), a y (the stacked
+    # ys), or a new output of the forward scan
+    xs_vars = {v: j for j, v in enumerate(fwd.in_vars[nc + nk:])}
+    y_pos = {p: j for j, p in enumerate(out_pos[nk:]) if isinstance(p, int)}
+    sources, stacked = [], []
+    for i in var_pos:
+        if R[i] in xs_vars:
+            sources.append(("x", xs_vars[R[i]]))
+        elif i in y_pos:
+            sources.append(("y", y_pos[i]))
+        else:
+            sources.append(("r", len(stacked)))
+            stacked.append(R[i])
+    fwd_body = optimize(fwd.replace(outs=primal + stacked))
 
     in_avals, out_avals = program.in_avals, program.out_avals
     d_consts = [i for i in idx if i < nc]
@@ -669,25 +672,27 @@ def _scan_linearized(program, diff, nc, nk):
     g_avals = ([R[i].aval for i in inv_pos] + [in_avals[i] for i in d_consts] + ct_carry_avals
                + [R[i].aval for i in var_pos] + ct_y_avals)
     bwd_body = _finish(stage_flat(g, g_avals))
-    cached = (fwd_body, inv_prog, bwd_body, idx, nv)
+    cached = (fwd_body, inv_prog, bwd_body, idx, sources)
     program._cache[key] = cached
     return cached
 
 
 def _scan_reverse(vals, params):
-    program, length, reverse = params["program"], params["length"], params["reverse"]
+    program, length, reverse = params["body_program"], params["length"], params["reverse"]
     nc, nk = params["num_consts"], params["num_carry"]
     in_avals, out_avals = program.in_avals, program.out_avals
     diff = tuple(_is_float(a) for a in in_avals)
-    fwd_body, inv_prog, bwd_body, idx, nv = _scan_linearized(program, diff, nc, nk)
+    fwd_body, inv_prog, bwd_body, idx, sources = _scan_linearized(program, diff, nc, nk)
     m = len(program.outs)
-    out = bind(scan_p, *vals, program=fwd_body, length=length, reverse=reverse,
+    out = bind(scan_p, *vals, body_program=fwd_body, length=length, reverse=reverse,
                num_consts=nc, num_carry=nk)
-    prim_out, res = out[:m], out[m:]
+    prim_out, stacked = out[:m], out[m:]
+    from_src = {"x": vals[nc + nk:], "y": prim_out[nk:], "r": stacked}
+    res = [from_src[kind][j] for kind, j in sources]
     inv = eval_program(inv_prog, vals[:nc])
     d_consts = [i for i in idx if i < nc]
     fl = _floats(out_avals)
-    full_avals = _scan_abstract(program=program, length=length, reverse=reverse,
+    full_avals = _scan_abstract(body_program=program, length=length, reverse=reverse,
                                 num_consts=nc, num_carry=nk)
 
     def backward(cts):
@@ -695,7 +700,7 @@ def _scan_reverse(vals, params):
         acc0 = [_zeros(in_avals[i]) for i in d_consts]
         ctc = [cts[j] for j in fl if j < nk]
         cty = [cts[j] for j in fl if j >= nk]
-        g = bind(scan_p, *inv, *acc0, *ctc, *res, *cty, program=bwd_body, length=length,
+        g = bind(scan_p, *inv, *acc0, *ctc, *res, *cty, body_program=bwd_body, length=length,
                  reverse=not reverse, num_consts=len(inv), num_carry=len(acc0) + len(ctc))
         full = [None] * len(vals)
         for i, gi in zip(idx, g):
@@ -797,7 +802,7 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
     if err is not None:
         raise err
     y_tree = tu.tree_structure(tu.tree_unflatten(out_tree, list(range(out_tree.num_leaves)))[1])
-    outs = bind(scan_p, *consts, *init_leaves, *xs_leaves, program=prog, length=length,
+    outs = bind(scan_p, *consts, *init_leaves, *xs_leaves, body_program=prog, length=length,
                 reverse=bool(reverse), num_consts=len(consts), num_carry=nk)
     return (tu.tree_unflatten(init_tree, outs[:nk]), tu.tree_unflatten(y_tree, outs[nk:]))
 
@@ -860,17 +865,17 @@ def _while_jvp(primals, tangents, *, cond_program, body_program, cond_nconsts, b
     in_order = (list(range(nbc)) + list(range(base, base + nbt)) + list(range(nbc, base))
                 + list(range(base + nbt, base + nbt + nkf)))
     body = _perm(jp, in_order, list(range(len(jp.outs))), ("while_jvp", nz))
-    key = ("while_jvp_cond", nz)
+    key = ("while_jvp_cond", nz, cond_program)
     cnd = body_program._cache.get(key)
-    if cnd is None or cnd[0] is not cond_program:
-        c = cond_program.replace(in_vars=cond_program.in_vars
-                                 + [Var(b_avals[nbc + j]) for j in range(nk) if nz[nbc + j]])
-        cnd = body_program._cache[key] = (cond_program, c)
+    if cnd is None:       # the cond ignores the tangent carries
+        cnd = body_program._cache[key] = cond_program.replace(
+            in_vars=cond_program.in_vars + [Var(b_avals[nbc + j]) for j in range(nk)
+                                            if nz[nbc + j]])
     cc, bc, init = primals[:ncc], primals[ncc:ncc + nbc], primals[ncc + nbc:]
     t_bc = [tangents[ncc + i] for i in range(nbc) if nz[i]]
     t_init = [_zeros(b_avals[nbc + j]) if tangents[ncc + nbc + j] is None
               else tangents[ncc + nbc + j] for j in range(nk) if nz[nbc + j]]
-    out = bind(while_p, *cc, *bc, *t_bc, *init, *t_init, cond_program=cnd[1],
+    out = bind(while_p, *cc, *bc, *t_bc, *init, *t_init, cond_program=cnd,
                body_program=body, cond_nconsts=ncc, body_nconsts=nbc + nbt)
     it = iter(out[nk:])
     return out[:nk], [next(it) if nz[nbc + j] else None for j in range(nk)]
@@ -1005,7 +1010,7 @@ def _while_reverse(vals, params):
         n_concrete = None
     if n_concrete is not None:
         # a known trip count: the loop is a scan of the body; use scan's reverse rule
-        out, bwd = _scan_reverse(bc + init, dict(program=body_program, length=n_concrete,
+        out, bwd = _scan_reverse(bc + init, dict(body_program=body_program, length=n_concrete,
                                                  reverse=False, num_consts=nbc,
                                                  num_carry=nk))
 

@@ -1,108 +1,343 @@
 """Code generation: a Program becomes the source of a Python function over NumPy.
 
 Contract: `generate_source(program)` returns readable Python source (one statement per
-equation) and the namespace it needs; `compile_program` execs it. A primitive's `lower` is
-either the dotted name of a NumPy function taking the same positional arguments (used when
-the equation has no params) or a callable (arg_sources, params) -> expression source; without
-one, the equation calls the primitive's impl by name with its params.
+equation) and the namespace it needs; `compile_program` execs it. How an equation becomes
+code:
+- a primitive's `lower` is either the dotted name of a NumPy/SciPy function taking the same
+  positional arguments (used when the equation has no params), or a callable
+  (arg_sources, params[, in_avals]) -> expression source;
+- equations carrying a sub-program are inlined: `fused` kernels (as numexpr.evaluate calls
+  when `kernels.plan` accepts them, else as NumPy calls), and call primitives (custom rules,
+  checkpoint: their function is staged; compiled code needs values, not rules);
+- a primitive whose impl is a public NumPy function is called as `np.<name>`;
+- otherwise the equation calls the primitive's impl by name with its params.
+Buffer reuse: a ufunc call whose input is a temporary created by an earlier ufunc call (or
+kernel) of this function, with the output's shape and dtype, dying at this call and only
+ever read by ufunc calls (so no view of it exists), writes into it with `out=`. Program inputs
+and constants are never written.
+With standalone=True (for `export`) the source needs only NumPy/SciPy: no numexpr, no
+objects bound by reference; an impl that cannot be embedded raises CodegenError.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import re
+import textwrap
 
 import numpy as np
 import scipy.special as sps
 
 from ..ir.program import Literal, Program
+from . import kernels, runtime
+from .fused import fused_p
+from ..ir.program import Eqn
+from .passes import _strong, inline
 
 _IDENT = re.compile(r"[^0-9a-zA-Z_]")
+_MODULES = {"np": np, "sps": sps}
 
 
-def _var_names():
-    i = 0
-    while True:
-        yield f"v{i}"
-        i += 1
+class CodegenError(Exception):
+    """A program cannot be expressed as the requested kind of source."""
 
 
-def _literal_src(value, ns):
-    if isinstance(value, (bool, int)) and not isinstance(value, np.generic):
-        return repr(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return repr(value)
-    key = f"_k{len(ns)}"
-    ns[key] = value
-    return key
+def _resolve(dotted: str):
+    head, _, rest = dotted.partition(".")
+    obj = _MODULES.get(head)
+    for part in rest.split(".") if rest else ():
+        obj = getattr(obj, part, None)
+    return obj
 
 
-def _param_src(v, ns):
-    if v is None or isinstance(v, (bool, int, str)) or v is Ellipsis:
-        return repr(v)
-    if isinstance(v, float):
-        return _literal_src(v, ns)
-    if isinstance(v, tuple):
-        inner = ", ".join(_param_src(x, ns) for x in v)
-        return f"({inner}{',' if len(v) == 1 else ''})"
-    if isinstance(v, np.dtype):
-        return f"np.dtype({v.name!r})" if v.names is None else _bind(v, ns)
-    if isinstance(v, type) and issubclass(v, np.generic):
-        return f"np.{v.__name__}"
-    return _bind(v, ns)
+def _dtype_src(dt) -> str:
+    name = np.dtype(dt).name
+    return "np.bool_" if name == "bool" else f"np.{name}"
 
 
-def _bind(v, ns):
-    key = f"_p{len(ns)}"
-    ns[key] = v
-    return key
+def _float_src(v: float) -> str:
+    return repr(v) if math.isfinite(v) else f"float({str(v)!r})"
 
 
-def generate_source(program: Program, name: str = "compiled"):
-    """(source, namespace) of a Python function computing the program."""
-    ns = {"np": np, "sps": sps}
-    names = {}
-    gen = _var_names()
+class _Gen:
+    """State of one generated function: names, namespace, lines."""
 
-    def nm(v):
-        if type(v) is Literal:
-            return _literal_src(v.value, ns)
-        return names[v]
+    def __init__(self, standalone: bool):
+        self.standalone = standalone
+        self.ns = {"np": np, "sps": sps}
+        self.names = {}
+        self.n_vars = 0
+        self.lines = []
+        self.embedded = {}
 
-    for v, c in zip(program.const_vars, program.consts):
-        key = f"c{len(names)}"
-        names[v] = key
-        ns[key] = c
+    def fresh(self) -> str:
+        name = f"v{self.n_vars}"
+        self.n_vars += 1
+        return name
+
+    def bind(self, value, prefix="_k") -> str:
+        if self.standalone:
+            raise CodegenError(f"cannot write {type(value).__name__} {value!r:.60} as source")
+        key = f"{prefix}{len(self.ns)}"
+        self.ns[key] = value
+        return key
+
+    def literal(self, v) -> str:
+        if type(v) in (bool, int):
+            return repr(v)
+        if type(v) is float:
+            return _float_src(v)
+        if type(v) is complex:
+            return repr(v) if math.isfinite(abs(v)) else \
+                f"complex({_float_src(v.real)}, {_float_src(v.imag)})"
+        if isinstance(v, np.generic) and v.dtype.kind in "biufc" and v.dtype.itemsize <= 16 \
+                and not (v.dtype.kind == "f" and v.dtype.itemsize > 8):
+            return f"{_dtype_src(v.dtype)}({self.literal(v.item())})"
+        return self.bind(v)
+
+    def src(self, a) -> str:
+        return self.literal(a.value) if type(a) is Literal else self.names[a]
+
+    def param(self, v, prim=None) -> str:
+        if v is None or isinstance(v, (bool, int, str)) or v is Ellipsis:
+            return repr(v)
+        if isinstance(v, float):
+            return _float_src(v)
+        if isinstance(v, tuple):
+            inner = ", ".join(self.param(x) for x in v)
+            return f"({inner}{',' if len(v) == 1 else ''})"
+        if isinstance(v, np.dtype) and v.names is None:
+            return f"np.dtype({v.name!r})"
+        if isinstance(v, type) and issubclass(v, np.generic):
+            return _dtype_src(v)
+        return self.bind(v, "_p")
+
+    def impl_name(self, prim) -> str:
+        fn = prim.impl
+        if self.standalone:
+            return self.embed(fn, prim)
+        name = "_" + _IDENT.sub("_", prim.name)
+        if self.ns.get(name, fn) is not fn:
+            name = f"{name}_{id(prim)}"
+        self.ns[name] = fn
+        return name
+
+    def embed(self, fn, prim) -> str:
+        """Embed a self-contained module-level function's source (standalone code)."""
+        name = getattr(fn, "__name__", "")
+        if self.embedded.get(name, (fn,))[0] is fn and name in self.embedded:
+            return name
+        ok = inspect.isfunction(fn) and name.isidentifier() and name != "<lambda>" \
+            and name not in self.embedded
+        if ok:
+            cv = inspect.getclosurevars(fn)
+            ok = not cv.nonlocals and all(
+                _MODULES.get(k) is v for k, v in cv.globals.items())
+        if not ok:
+            raise CodegenError(f"primitive `{prim.name}` has no lowering and its impl "
+                               f"{name or fn!r} is not a self-contained function; give it a "
+                               "`lower` to export programs that use it")
+        self.embedded[name] = (fn, textwrap.dedent(inspect.getsource(fn)))
+        return name
+
+
+# ---------------------------------------------------------------------------------------------
+# flattening: inline sub-programs, decide kernels, name variables
+
+
+def _sub_program(eqn):
+    """The program an equation runs, when it carries one (fused, jit, call primitives)."""
+    sub = eqn.params.get("program")
+    if isinstance(sub, Program):
+        return sub
+    if "call" in eqn.prim.traits and callable(eqn.params.get("fun")):
+        from ..transforms.staging import stage_flat
+        from .passes import optimize
+        avals = [a.aval for a in eqn.inputs]
+        try:
+            sub = stage_flat(eqn.params["fun"], avals)
+        except Exception:
+            return None
+        if sub._cache.get("captured"):
+            return None
+        return optimize(sub)
+    return None
+
+
+class _Item:
+    """One statement to render: an equation ("eqn"), a numexpr kernel ("kernel": stmts from
+    kernels.plan) or a comment ("comment": stmts is the text)."""
+    __slots__ = ("eqn", "kind", "stmts", "ufunc")
+
+    def __init__(self, eqn, kind, stmts=None, ufunc=None):
+        self.eqn, self.kind, self.stmts, self.ufunc = eqn, kind, stmts, ufunc
+
+
+def _ufunc_of(eqn):
+    lower = eqn.prim.lower
+    if isinstance(lower, str) and lower and not eqn.params:
+        f = _resolve(lower)
+        if isinstance(f, np.ufunc) and f.nout == 1 and f.nin == len(eqn.inputs):
+            return f
+    return None
+
+
+def _flatten(gen: _Gen, program: Program, consts: list):
+    """The items computing `program` (whose inputs are named in gen) with every sub-program
+    inlined or turned into a numexpr kernel, and the output atoms."""
+    items = []
+    env = {}
+
+    def sub(a):
+        return env.get(a, a) if type(a) is not Literal else a
+
+    def name_consts(pairs):
+        for v, c in pairs:
+            gen.names[v] = f"c{len(consts)}"
+            consts.append((gen.names[v], c))
+
+    def walk(eqns):
+        for e in eqns:
+            ins = [sub(a) for a in e.inputs]
+            inner = _sub_program(e)
+            if inner is None:
+                new = Eqn(e.prim, ins, e.params, e.outs)
+                for v in e.outs:
+                    gen.names[v] = gen.fresh()
+                items.append(_Item(new, "eqn", ufunc=_ufunc_of(new)))
+                continue
+            if e.prim is fused_p and not gen.standalone and not inner.const_vars and all(
+                    type(a) is not Literal for a in ins):
+                names = {v: gen.src(a) for v, a in zip(inner.in_vars, ins)}
+                stmts = kernels.plan(inner, names, gen.bind)
+                if stmts is not None:
+                    for v in e.outs:
+                        gen.names[v] = gen.fresh()
+                    items.append(_Item(Eqn(e.prim, ins, e.params, e.outs), "kernel", stmts))
+                    continue
+            new_eqns, res, sub_consts = inline(inner, ins)
+            name_consts(sub_consts)
+            if e.prim is fused_p:
+                ops = " ".join(x.prim.name for x in new_eqns)
+                items.append(_Item(None, "comment", f"# fused kernel: {ops}"))
+            walk(new_eqns)
+            for v, a in zip(e.outs, res):
+                env[v] = _strong(sub(a), v.aval)
+
+    name_consts(zip(program.const_vars, program.consts))
+    walk(program.eqns)
+    return items, [sub(o) for o in program.outs]
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering
+
+
+def _expr(gen: _Gen, eqn, ins):
+    lower = eqn.prim.lower
+    if isinstance(lower, str) and lower and not eqn.params:
+        if lower.startswith("sps."):
+            gen.ns["sps"] = sps
+        return f"{lower}({', '.join(ins)})"
+    if callable(lower):
+        try:
+            wants_avals = lower.__code__.co_argcount >= 3
+        except AttributeError:
+            wants_avals = False
+        if wants_avals:
+            avals = [a.aval for a in eqn.inputs]
+            return lower(ins, eqn.params, avals)
+        return lower(ins, eqn.params)
+    impl = eqn.prim.impl
+    name = getattr(impl, "__name__", "")
+    if not eqn.params and name and getattr(np, name, None) is impl:
+        return f"np.{name}({', '.join(ins)})"
+    fname = gen.impl_name(eqn.prim)
+    try:
+        ps = [f"{k}={gen.param(v)}" for k, v in eqn.params.items()]
+    except CodegenError as err:
+        raise CodegenError(f"primitive `{eqn.prim.name}`: {err} (e.g. a Python callback "
+                           "cannot be exported)") from None
+    return f"{fname}({', '.join(ins + ps)})"
+
+
+def _render(gen: _Gen, items, outs):
+    n = len(items)
+    last_use, unsafe = {}, set()
+    for i, it in enumerate(items):
+        if it.kind == "comment":
+            continue
+        for a in it.eqn.inputs:
+            if type(a) is not Literal:
+                last_use[a] = i
+                if it.kind == "eqn" and it.ufunc is None:
+                    unsafe.add(a)
+    for o in outs:
+        if type(o) is not Literal:
+            last_use[o] = n
+    fresh = set()
+    for i, it in enumerate(items):
+        if it.kind == "comment":
+            gen.lines.append(it.stmts)
+            continue
+        e = it.eqn
+        out_names = [gen.names[v] for v in e.outs]
+        if it.kind == "kernel":
+            placeholders = {s[1]: gen.fresh() for s in it.stmts[:-1]}
+            placeholders[it.stmts[-1][1]] = out_names[0]
+            gen.lines.append(f"# fused kernel: {len(it.stmts)} step(s) on numexpr")
+            gen.lines.extend(kernels.render(it.stmts, placeholders))
+            if e.outs[0].aval.ndim > 0:
+                fresh.add(e.outs[0])
+            continue
+        ins = [gen.src(a) for a in e.inputs]
+        expr = None
+        if it.ufunc is not None:
+            out = e.outs[0].aval
+            for a in e.inputs:
+                if (type(a) is not Literal and a in fresh and last_use.get(a) == i
+                        and a not in unsafe and a.aval == out and out.ndim > 0):
+                    expr = f"{e.prim.lower}({', '.join(ins)}, out={gen.names[a]})"
+                    break
+            if e.outs[0].aval.ndim > 0:
+                fresh.add(e.outs[0])
+        if expr is None:
+            expr = _expr(gen, e, ins)
+        lhs = ", ".join(out_names)
+        if e.prim.multiple_results:
+            lhs = "_" if not out_names else lhs + ("," if len(out_names) == 1 else "")
+        gen.lines.append(f"{lhs} = {expr}")
+
+
+def _function_source(gen, program, name, consts):
     args = []
     for v in program.in_vars:
-        names[v] = next(gen)
-        args.append(names[v])
-    lines = [f"def {name}({', '.join(args)}):"]
-    for eqn in program.eqns:
-        for v in eqn.outs:
-            names[v] = next(gen)
-        ins = [nm(a) for a in eqn.inputs]
-        lower = eqn.prim.lower
-        if isinstance(lower, str) and lower and not eqn.params:
-            expr = f"{lower}({', '.join(ins)})"
-        elif isinstance(lower, str) and lower == "" and len(ins) == 1:
-            expr = ins[0]
-        elif callable(lower):
-            expr = lower(ins, eqn.params)
-        else:
-            fname = "_" + _IDENT.sub("_", eqn.prim.name)
-            if ns.get(fname, eqn.prim.impl) is not eqn.prim.impl:
-                fname = f"{fname}_{id(eqn.prim)}"
-            ns[fname] = eqn.prim.impl
-            ps = [f"{k}={_param_src(v, ns)}" for k, v in eqn.params.items()]
-            expr = f"{fname}({', '.join(ins + ps)})"
-        lhs = ", ".join(names[v] for v in eqn.outs)
-        if eqn.prim.multiple_results:
-            lhs += "," if len(eqn.outs) == 1 else ""
-            if not eqn.outs:
-                lhs = "_"
-        lines.append(f"    {lhs} = {expr}")
-    lines.append(f"    return [{', '.join(nm(o) for o in program.outs)}]")
-    return "\n".join(lines) + "\n", ns
+        gen.names[v] = gen.fresh()
+        args.append(gen.names[v])
+    items, outs = _flatten(gen, program, consts)
+    _render(gen, items, outs)
+    body = gen.lines + [f"return [{', '.join(gen.src(o) for o in outs)}]"]
+    return f"def {name}({', '.join(args)}):\n" + "".join(f"    {ln}\n" for ln in body)
+
+
+def generate_source(program: Program, name: str = "compiled", *, standalone: bool = False):
+    """(source, namespace) of a Python function computing the program: it takes the program's
+    inputs and returns the list of its outputs. The source starts with the definitions of the
+    run-time helpers it calls. With standalone=True (see `export`), constants are left out of
+    the namespace: they are the entries named c<k> of `namespace["__consts__"]`."""
+    gen = _Gen(standalone)
+    consts = []
+    fn_src = _function_source(gen, program, name, consts)
+    if "ne.evaluate(" in fn_src:
+        gen.ns["ne"] = kernels.ne
+    helpers = [runtime.HELPERS[h] for h in runtime.needed(fn_src)]
+    helpers += [src for _, src in gen.embedded.values()]
+    src = "".join(h + "\n\n" for h in helpers) + fn_src
+    if standalone:
+        gen.ns["__consts__"] = consts
+    else:
+        gen.ns.update(consts)
+    return src, gen.ns
 
 
 def compile_program(program: Program, name: str = "compiled"):
@@ -113,3 +348,6 @@ def compile_program(program: Program, name: str = "compiled"):
     fn = ns[name]
     fn.source = src
     return fn
+
+
+__all__ = ["generate_source", "compile_program", "CodegenError"]

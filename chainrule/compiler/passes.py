@@ -118,6 +118,10 @@ def _atom_key(a):
     return ("lit", type(a.value).__name__, v.dtype.str, v.tobytes())
 
 
+def _order(k):
+    return (0, k.id, ()) if type(k) is Var else (1, 0, k)
+
+
 def _const_key(c: np.ndarray):
     c = np.asarray(c)
     if c.dtype.hasobject or c.size > options.fold_limit:
@@ -153,7 +157,7 @@ def cse(program: Program) -> Program:
         try:
             keys = [_atom_key(a) for a in inputs]
             if "commutative" in eqn.prim.traits and len(keys) == 2:
-                keys.sort(key=repr)
+                keys.sort(key=_order)
             key = (eqn.prim, tuple(keys), _freeze(eqn.params))
             hash(key)
         except TypeError:

@@ -174,7 +174,8 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
         ax = normalize_axis(axis, _ndim(a))
         if _shape(w)[0] != _shape(a)[ax]:
             raise ValueError("length of weights differs from the length of axis")
-        w = bind(P.reshape_p, w, shape=tuple(-1 if i == ax else 1 for i in range(_ndim(a))))
+        w = bind(P.reshape_p, w, shape=tuple(_shape(w)[0] if i == ax else 1
+                                             for i in range(_ndim(a))))
         w = bind(P.broadcast_to_p, w, shape=tuple(_shape(a)))
     wsum = sum(w, axis=axis, keepdims=keepdims)
     avg = divide(sum(multiply(a, w), axis=axis, keepdims=keepdims), wsum)
@@ -195,7 +196,7 @@ def _arg(prim, name):
         a = _arr(a)
         shape = _shape(a)
         if axis is None:
-            r = bind(prim, bind(P.reshape_p, a, shape=(-1,) if shape else (1,)), axis=0)
+            r = bind(prim, bind(P.reshape_p, a, shape=(_count(shape, range(len(shape))),)), axis=0)
             return bind(P.reshape_p, r, shape=(1,) * len(shape)) if keepdims else r
         ax = normalize_axis(axis, len(shape))
         return _keep(bind(prim, a, axis=ax), shape, (ax,), keepdims)
@@ -215,7 +216,7 @@ def _cumulative(prim, name):
         if dtype is not None:
             a = astype(a, dtype)
         if axis is None:
-            a = bind(P.reshape_p, a, shape=(-1,))
+            a = bind(P.reshape_p, a, shape=(_count(_shape(a), range(_ndim(a))),))
             axis = 0
         return bind(prim, a, axis=normalize_axis(axis, _ndim(a)), reverse=False)
     f.__name__ = f.__qualname__ = name

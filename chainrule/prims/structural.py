@@ -80,7 +80,14 @@ def _reshape_batch(vals, bdims, *, shape):
     return reshape_p(x, shape=(x.shape[0],) + tuple(shape)), 0
 
 
-reshape_p = _prim("reshape", _reshape, lambda x, *, shape: ShapedArray(shape, x.dtype),
+def _reshape_aval(x, *, shape):
+    if any(d < 0 for d in shape) or math.prod(shape) != math.prod(x.shape):
+        raise ValueError(f"reshape: cannot reshape {x.shape} to {shape} (the primitive needs "
+                         "an explicit shape of the same size)")
+    return ShapedArray(shape, x.dtype)
+
+
+reshape_p = _prim("reshape", _reshape, _reshape_aval,
                   jvp_rules=(lambda t, ans, x, *, shape: reshape_p(t, shape=shape),),
                   vjp_rules=(lambda ct, ans, x, *, shape: reshape_p(ct, shape=x.shape),),
                   batch=_reshape_batch, traits=("linear", "reshape"))
@@ -757,7 +764,8 @@ scatter_p.batch = _scatter_batch
 
 
 def _np_dtype_src(dtype):
-    return f"np.{np.dtype(dtype).name}"
+    name = np.dtype(dtype).name
+    return "np.bool_" if name == "bool" else f"np.{name}"
 
 
 def _slice_src(e):

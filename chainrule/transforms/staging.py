@@ -276,7 +276,7 @@ def _split_known(prog: Program, n_known_inputs: int):
             unknown.update(e.outs)
         else:
             fwd_eqns.append(e)
-    known_defined = set(prog.in_vars[:n_known_inputs])
+    known_defined = set(prog.in_vars[:n_known_inputs]) | set(prog.const_vars)
     for e in fwd_eqns:
         known_defined.update(e.outs)
     residuals, seen = [], set()
