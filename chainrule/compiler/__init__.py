@@ -5,4 +5,4 @@ from .fused import fused_p  # noqa: F401
 from .passes import (PIPELINE, cse, dce, fold_constants, fuse, optimize, simplify,  # noqa
                      unfuse)
 from .codegen import CodegenError, compile_program, generate_source  # noqa: F401
-from .export import export, export_source  # noqa: F401
+from .standalone import export, export_source  # noqa: F401

@@ -11,6 +11,7 @@ code:
   checkpoint: their function is staged; compiled code needs values, not rules);
 - a primitive whose impl is a public NumPy function is called as `np.<name>`;
 - otherwise the equation calls the primitive's impl by name with its params.
+Outputs that are literals, inputs or constants are returned as new arrays.
 Buffer reuse: a ufunc call whose input is a temporary created by an earlier ufunc call (or
 kernel) of this function, with the output's shape and dtype, dying at this call and only
 ever read by ufunc calls (so no view of it exists), writes into it with `out=`. Program inputs
@@ -316,7 +317,12 @@ def _function_source(gen, program, name, consts):
         args.append(gen.names[v])
     items, outs = _flatten(gen, program, consts)
     _render(gen, items, outs)
-    body = gen.lines + [f"return [{', '.join(gen.src(o) for o in outs)}]"]
+    # an output that is a literal, an input or a constant gets its own array, so that a
+    # caller writing into a result cannot change an argument or the cached constants
+    stored = {names for names, _ in consts} | set(args)
+    rets = [f"np.asarray({gen.src(o)})" if type(o) is Literal else
+            f"np.array({gen.src(o)})" if gen.src(o) in stored else gen.src(o) for o in outs]
+    body = gen.lines + [f"return [{', '.join(rets)}]"]
     return f"def {name}({', '.join(args)}):\n" + "".join(f"    {ln}\n" for ln in body)
 
 

@@ -103,10 +103,10 @@ def _freeze(v):
     """A hashable key for a param value that distinguishes what == would not (-0.0 vs 0.0)."""
     if isinstance(v, float):
         return ("float", v.hex() if v == v else "nan")
-    if isinstance(v, (tuple, list)):
-        return (type(v).__name__,) + tuple(_freeze(x) for x in v)
+    if type(v) is tuple:
+        return ("tuple",) + tuple(_freeze(x) for x in v)
     if isinstance(v, dict):
-        return ("dict",) + tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+        return ("dict",) + tuple((k, _freeze(x)) for k, x in sorted(v.items()))
     hash(v)  # TypeError for unhashable values: the caller skips the equation
     return v
 
@@ -333,7 +333,8 @@ def simplify(program: Program) -> Program:
     elementwise operand that is a broadcast (or a constant whose elements are all equal) ->
     the broadcast's input (or that value), when broadcasting is implied (the equation's aval
     does not change). Never x-x -> 0 or x*0 -> 0 (wrong for inf/nan). Every rewrite requires
-    the output aval to stay the same."""
+    the output aval to stay the same. Preserves values bit for bit (each rewrite is an exact
+    identity) and derivatives (each is one for derivatives too)."""
     rw = _Rewriter()
     const_val = dict(zip(program.const_vars, program.consts))
     producer = {}

@@ -101,6 +101,16 @@ def vectorize(pyfunc=None, *, excluded=None, signature=None, otypes=None, doc=No
             if len(out_core) != len(leaves):
                 raise ValueError(f"wrong number of outputs from pyfunc: expected "
                                  f"{len(out_core)}, got {len(leaves)}")
+        if parsed is not None:
+            for k, (leaf, core) in enumerate(zip(leaves, parsed[1])):
+                cs = tuple(_shape(leaf)[1:])
+                if len(cs) != len(core):
+                    raise ValueError(f"output {k} of pyfunc has {len(cs)} core dimension(s) "
+                                     f"{cs} but the signature {signature!r} says {core}")
+                for d, m in zip(core, cs):
+                    if sizes.setdefault(d, m) != m:
+                        raise ValueError(f"inconsistent size for core dimension {d!r}: "
+                                         f"{sizes[d]} vs {m} (output {k})")
         res = [reshape(leaf, loop + tuple(_shape(leaf)[1:])) for leaf in leaves]
         return tu.tree_unflatten(tree, res)
 

@@ -586,6 +586,11 @@ def _dot_general(x, y, *, dims):
     yfs = tuple(ys[i] for i in yf)
     k = math.prod(xs[i] for i in lc)
     b = math.prod(bshape)
+    if not lc:
+        # batched outer products: a broadcast multiply beats a matmul with k = 1
+        x3 = np.transpose(x, lb + xf).reshape(b, math.prod(xfs), 1)
+        y3 = np.transpose(y, rb + yf).reshape(b, 1, math.prod(yfs))
+        return np.multiply(x3, y3).reshape(bshape + xfs + yfs)
     x3 = np.transpose(x, lb + xf + lc).reshape(b, math.prod(xfs), k)
     y3 = np.transpose(y, rb + rc + yf).reshape(b, k, math.prod(yfs))
     return np.matmul(x3, y3).reshape(bshape + xfs + yfs)
@@ -848,7 +853,8 @@ argmin_p.lower = lambda ins, p: f"np.argmin({ins[0]}, axis={p['axis']})"
 argsort_p.lower = _lower_argsort
 cumsum_p.lower = _lower_cum("cumsum")
 cumprod_p.lower = _lower_cum("cumprod")
-concatenate_p.lower = lambda ins, p: f"np.concatenate(({', '.join(ins)},), axis={p['axis']})"
+concatenate_p.lower = lambda ins, p: (f"np.concatenate(({', '.join(ins)}"
+                                     f"{',' if len(ins) == 1 else ''}), axis={p['axis']})")
 pad_p.lower = lambda ins, p: (f"np.pad({ins[0]}, {tuple(map(tuple, p['widths']))!r}, "
                               f"mode='constant', constant_values={ins[1]})")
 getitem_p.lower = lambda ins, p: f"{_arr_src(ins[0])}[{_index_src(p['idx'], ins[1:])}]"

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ..core import ConcretizationError, ShapedArray, Trace, Tracer, bind
+from ..core import ConcretizationError, ShapedArray, Trace, Tracer, bind, user_frame
 from ..prims.base import moveaxis0
 from ..prims.structural import broadcast_to_p, concatenate_p, getitem_p, reshape_p, transpose_p
 
@@ -86,6 +86,9 @@ class BatchTrace(Trace):
             return prim.inline(*args, **params)
         if rule is None:
             out, bd = self.loop(prim, vals, bdims, params)
+        elif "named_axes" in prim.traits:
+            # the rule re-batches a staged program: it must see this vmap's axis name
+            out, bd = rule(vals, bdims, axis_name=self.axis_name, **params)
         else:
             out, bd = rule(vals, bdims, **params)
         return self.wrap(prim, out, bd)
@@ -96,11 +99,19 @@ class BatchTrace(Trace):
         return out if bd is None else BatchTracer(self, out, bd)
 
     def loop(self, prim, vals, bdims, params):
-        if prim.name not in _warned:
-            _warned.add(prim.name)
-            warnings.warn(f"vmap has no batching rule for primitive `{prim.name}`; running a "
-                          "Python loop over the batch instead (correct but slow). Give the "
-                          "primitive a batch rule to avoid this.", stacklevel=4)
+        if prim not in _warned:
+            _warned.add(prim)
+            msg = (f"vmap has no batching rule for primitive `{prim.name}`; running a Python "
+                   "loop over the batch instead (correct but slow). Give the primitive a "
+                   "batch rule to avoid this.")
+            frame = user_frame()
+            if frame is not None:
+                warnings.warn_explicit(msg, UserWarning, frame[0], frame[1])
+            else:
+                warnings.warn(msg, stacklevel=4)
+        if self.size == 0:
+            raise ValueError(f"vmap over an empty batch needs a batching rule for primitive "
+                             f"`{prim.name}` (the loop fallback has no example to run)")
         outs = []
         for i in range(self.size):
             args_i = [v if b is None else getitem_p(v, idx=(slice_enc(b, i))) for v, b in

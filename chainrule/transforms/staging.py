@@ -205,7 +205,7 @@ def make_program(fun: Callable, static_argnums: Sequence[int] = ()) -> Callable:
 # the jit primitive
 
 jit_p = Primitive("jit", multiple_results=True)
-jit_p.traits = frozenset({"call"})
+jit_p.traits = frozenset({"call", "named_axes"})
 
 
 def _compiled(program: Program):
@@ -353,14 +353,14 @@ def _jit_reverse(vals, params):
     return outs, backward
 
 
-def _jit_batch(vals, bdims, *, program):
+def _jit_batch(vals, bdims, *, program, axis_name=None):
     from .api import vmap
-    key = ("vmap", tuple(bdims))
+    key = ("vmap", tuple(bdims), axis_name)
     bp = program._cache.get(key)
     if bp is None:
         bp = program._cache[key] = _finish(stage_flat(
             lambda *args: list(vmap(lambda *a: eval_program(program, a),
-                                    in_axes=tuple(bdims))(*args)),
+                                    in_axes=tuple(bdims), axis_name=axis_name)(*args)),
             [get_aval(v) for v in vals]))
     return bind(jit_p, *vals, program=bp), [0] * len(program.outs)
 
