@@ -443,10 +443,13 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None) -
                              f"per positional argument; got a tuple of length {len(in_axes)} "
                              f"for {len(args)} positional arguments")
         leaves, tree = tu.tree_flatten(args)
+        flat_axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
         try:
-            axes = tu.broadcast_prefix(in_axes if isinstance(in_axes, tuple) else
-                                       (in_axes,) * len(args), args,
-                                       is_leaf=lambda x: x is None)
+            if len(leaves) == len(args) and all(type(a) is np.ndarray for a in args) and all(
+                    a is None or type(a) is int for a in flat_axes):
+                axes = flat_axes  # every argument is one array: the prefix is the axes
+            else:
+                axes = tu.broadcast_prefix(flat_axes, args, is_leaf=lambda x: x is None)
         except ValueError as e:
             raise ValueError(f"vmap in_axes specification must be a tree prefix of the "
                              f"positional arguments: {e}") from None
