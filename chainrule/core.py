@@ -178,8 +178,36 @@ class Trace:
         """The concrete value behind `tracer`, for bool()/float()/...; raises when abstract."""
         raise ConcretizationError(self.describe(), how)
 
+    def lift(self, value) -> "Tracer":
+        """A tracer of this trace standing for a constant array (one that can be written
+        into with x[idx] = v). Traces without a representation for constants return the
+        value unchanged."""
+        return value
+
     def describe(self) -> str:
         return type(self).__name__
+
+
+# The traces of the transforms now running, innermost last. Array creation inside a
+# transformed function lifts new arrays into the innermost one (so they can be written into).
+trace_stack: list = []
+
+
+class tracing:
+    """Context manager: `trace` is active (on `trace_stack`) inside the block."""
+
+    __slots__ = ("trace",)
+
+    def __init__(self, trace):
+        self.trace = trace
+
+    def __enter__(self):
+        trace_stack.append(self.trace)
+        return self.trace
+
+    def __exit__(self, *exc):
+        trace_stack.pop()
+        return False
 
 
 # Named axes bound by active vmaps, innermost last: (name, trace) pairs. Collectives look up
@@ -216,6 +244,24 @@ class ConcretizationError(TypeError):
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+def _guard_store_subscript():
+    """Refuse `numpy_array[idx] = tracer`: NumPy would store a bare number and silently drop
+    the derivative. Detected from the caller's bytecode (a STORE_SUBSCR in progress)."""
+    f = sys._getframe(2)
+    code = f.f_code.co_code
+    if 0 <= f.f_lasti < len(code) and code[f.f_lasti] == _STORE_SUBSCR:
+        raise TypeError(
+            "assigning a traced value into a NumPy array would drop its derivative. Create "
+            "the array inside the transformed function with chainrule.numpy (cnp.zeros, "
+            "cnp.empty, cnp.array, ...), which can be written into, or use "
+            "chainrule.numpy.at(array)[idx].set(value).")
+
+
+import dis as _dis  # noqa: E402
+
+_STORE_SUBSCR = _dis.opmap["STORE_SUBSCR"]
+
+
 def user_frame():
     """(filename, line, source) of the innermost stack frame outside chainrule, or None."""
     f = sys._getframe(1)
@@ -232,10 +278,12 @@ class Tracer:
     """An array-like stand-in for a value inside a transform.
 
     Operators, methods and indexing are installed by `chainrule.numpy` (which dispatches them
-    to its functions, so they work for every trace).
+    to its functions, so they work for every trace). `x[idx] = v` rebinds the tracer object
+    to the updated value (functionalization), so every reference to x sees the write, as with
+    NumPy arrays; `_base` marks tracers that NumPy would make views of another array.
     """
 
-    __slots__ = ("_trace",)
+    __slots__ = ("_trace", "_base")
     __array_priority__ = 1000
 
     @property
@@ -272,12 +320,15 @@ class Tracer:
         return bool(self._trace.concrete(self, "bool()"))
 
     def __float__(self):
+        _guard_store_subscript()
         return float(self._trace.concrete(self, "float()"))
 
     def __int__(self):
+        _guard_store_subscript()
         return int(self._trace.concrete(self, "int()"))
 
     def __complex__(self):
+        _guard_store_subscript()
         return complex(self._trace.concrete(self, "complex()"))
 
     def __index__(self):
@@ -291,6 +342,30 @@ class Tracer:
             "operation. Use chainrule.numpy functions instead of numpy ones inside "
             "transformed functions (to index a NumPy array with a traced index, use "
             "chainrule.numpy.at(array)[index].get() or chainrule.numpy.take).")
+
+    def _become(self, new: "Tracer") -> None:
+        """Rebind this tracer to `new` (a tracer of the same kind and trace), in place."""
+        cls = type(self)
+        if type(new) is not cls or new._trace is not self._trace:
+            raise TypeError(
+                "x[idx] = value: the value is traced by a transform nested inside the one "
+                "that owns x, so the write cannot be recorded on x. Build the array inside "
+                "the inner function (or use x.at[idx].set(value) and return the result).")
+        for klass in cls.__mro__:
+            for slot in getattr(klass, "__slots__", ()):
+                if slot in ("_trace", "_base"):
+                    continue
+                setattr(self, slot, getattr(new, slot))
+
+    def _clone(self) -> "Tracer":
+        """A new tracer object for the same value (a copy: not a view of anything)."""
+        cls = type(self)
+        new = cls.__new__(cls)
+        for klass in cls.__mro__:
+            for slot in getattr(klass, "__slots__", ()):
+                if slot != "_base" and hasattr(self, slot):
+                    setattr(new, slot, getattr(self, slot))
+        return new
 
     __hash__ = None  # arrays are unhashable
 

@@ -194,7 +194,7 @@ pure_callback_p.batch = _pure_batch
 def pure_callback(fn: Callable, result_shape_dtypes: Any, *args, vectorized: bool = False,
                   **kwargs):
     """Call a NumPy function at run time, also under jit; it must be pure (same inputs, same
-    outputs, no side effects), so the compiler may drop or merge calls.
+    outputs, no side effects), so the compiler drops calls whose results are unused.
 
     Args:
       fn: called as fn(*args, **kwargs) with NumPy arrays; returns a pytree matching

@@ -4,7 +4,7 @@ Contract: `generate_source(program)` returns readable Python source (one stateme
 equation) and the namespace it needs; `compile_program` execs it. How an equation becomes
 code:
 - a primitive's `lower` is either the dotted name of a NumPy/SciPy function taking the same
-  positional arguments (used when the equation has no params), or a callable
+  positional arguments (used when the equation has no params; "" is the identity), or a callable
   (arg_sources, params[, in_avals]) -> expression source;
 - equations carrying a sub-program are inlined: `fused` kernels (as numexpr.evaluate calls
   when `kernels.plan` accepts them, else as NumPy calls), and call primitives (custom rules,
@@ -29,10 +29,9 @@ import textwrap
 import numpy as np
 import scipy.special as sps
 
-from ..ir.program import Literal, Program
+from ..ir.program import Eqn, Literal, Program
 from . import kernels, runtime
 from .fused import fused_p
-from ..ir.program import Eqn
 from .passes import _strong, inline
 
 _IDENT = re.compile(r"[^0-9a-zA-Z_]")
@@ -99,7 +98,7 @@ class _Gen:
     def src(self, a) -> str:
         return self.literal(a.value) if type(a) is Literal else self.names[a]
 
-    def param(self, v, prim=None) -> str:
+    def param(self, v) -> str:
         if v is None or isinstance(v, (bool, int, str)) or v is Ellipsis:
             return repr(v)
         if isinstance(v, float):
@@ -126,10 +125,10 @@ class _Gen:
     def embed(self, fn, prim) -> str:
         """Embed a self-contained module-level function's source (standalone code)."""
         name = getattr(fn, "__name__", "")
-        if self.embedded.get(name, (fn,))[0] is fn and name in self.embedded:
+        if name in self.embedded and self.embedded[name][0] is fn:
             return name
-        ok = inspect.isfunction(fn) and name.isidentifier() and name != "<lambda>" \
-            and name not in self.embedded
+        ok = (inspect.isfunction(fn) and name.isidentifier() and name != "<lambda>"
+              and name not in self.embedded)
         if ok:
             cv = inspect.getclosurevars(fn)
             ok = not cv.nonlocals and all(
@@ -236,10 +235,8 @@ def _flatten(gen: _Gen, program: Program, consts: list):
 
 def _expr(gen: _Gen, eqn, ins):
     lower = eqn.prim.lower
-    if isinstance(lower, str) and lower and not eqn.params:
-        if lower.startswith("sps."):
-            gen.ns["sps"] = sps
-        return f"{lower}({', '.join(ins)})"
+    if isinstance(lower, str) and not eqn.params:
+        return f"{lower}({', '.join(ins)})" if lower else ins[0]   # "": the identity
     if callable(lower):
         try:
             wants_avals = lower.__code__.co_argcount >= 3

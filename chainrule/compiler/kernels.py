@@ -9,10 +9,16 @@ calls by codegen. A kernel is one evaluate call unless an intermediate value is 
 (it is evaluated once, then read), the nesting gets deep (Python's parser limits it) or the
 kernel ends in a reduction (NumPy reduces the evaluated body, keeping its pairwise summation).
 
-Why this policy ("auto"): measured on 2 cores (AVX-512), numexpr only beats NumPy's SIMD loops
-on large, memory-bound arithmetic with >= 2 threads (x*x + x*2.0 over 5000x5000 float32:
-19.7 ms vs 38 ms); single-threaded it ties or loses (37.7 vs 38.1 ms; 0.25x below 2^20
-elements) and it is 3-20x slower on transcendental functions (no SIMD math).
+Why numexpr, and this policy ("auto"), measured on 2 AVX-512 cores, x*x + x*2.0 over a
+5000x5000 float32 array (allocate-and-copy floor 10.5 ms; NumPy 37 ms with or without reused
+`out=` buffers): numexpr 37 ms on 1 thread, 20-23 ms on 2; numba @vectorize 15 ms on either
+(parallel target: 75-140 ms). But compiling 1,000 elementwise operations takes numexpr 15-25 ms
+(in evaluate calls of <= 32 nested operations: one expression hits Python's parser nesting
+limit) and numba 1.4 s (plus 0.24 s import and 0.46 s for its first kernel), and jit must
+compile in well under a second; so numexpr, where it wins: large (>= 2^20 elements),
+memory-bound arithmetic with >= 2 threads. Below 2^20 elements it is 2-5x slower than NumPy
+(call overhead, cache-resident data) and on transcendental functions 3-20x slower (NumPy has
+SIMD math, numexpr's VM has not).
 """
 from __future__ import annotations
 
@@ -57,6 +63,7 @@ _OPS = {
     np.log1p: ("log1p({0})", False), np.sqrt: ("sqrt({0})", False),
 }
 _BOOL_ONLY = {np.logical_and, np.logical_or, np.logical_not}
+_NUMERIC_ONLY = {np.add, np.subtract, np.multiply, np.true_divide, np.negative, np.absolute}
 
 
 def op_of(prim):
@@ -151,6 +158,7 @@ def plan(sub, names: dict, bind):
         var_dtypes = [a.aval.dtype for a in ins if type(a) is not Literal]
         if (any(d not in _DTYPES for d in var_dtypes)
                 or (op in _BOOL_ONLY and any(d != np.bool_ for d in var_dtypes))
+                or (op in _NUMERIC_ONLY and any(d == np.bool_ for d in var_dtypes))
                 or (op is np.absolute and any(d.kind == "c" for d in var_dtypes))):
             return None
         args, lv, dp = [], set(), 0

@@ -495,8 +495,12 @@ def inline(sub: Program, inputs):
 PIPELINE = [unfuse, simplify, fold_constants, cse, dce, fuse]
 
 
-def optimize(program: Program) -> Program:
-    """Run the pass pipeline (`PIPELINE`) on a program."""
-    for p in PIPELINE:
-        program = p(program)
+def optimize(program: Program, *, fusion: bool | None = None) -> Program:
+    """Run the pass pipeline (`PIPELINE`) on a program; fusion=False skips `fuse` (for a
+    program meant to be read op by op), None follows `options.fusion`."""
+    if fusion is None:
+        fusion = options.fusion
+    with options.using(fusion=fusion):
+        for p in PIPELINE:
+            program = p(program)
     return program

@@ -7,8 +7,16 @@ import builtins
 
 import numpy as np
 
-from ..core import Tracer, bind
+from ..core import Tracer, bind, trace_stack
 from .. import prims as P
+
+
+def _lift(arr):
+    """Inside a transformed function, a new array is lifted into the innermost trace, so that
+    it can be written into (x[i] = traced value) like a NumPy array."""
+    if trace_stack:
+        return trace_stack[-1].lift(arr)
+    return arr
 
 
 def _has_tracer(obj):
@@ -34,7 +42,7 @@ def array(object, dtype=None, copy=True, ndmin=0):
             if dtype is not None:
                 out = _astype(out, dtype)
     else:
-        return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)
+        return _lift(np.array(object, dtype=dtype, copy=copy, ndmin=ndmin))
     if ndmin > out.ndim:
         out = bind(P.reshape_p, out, shape=(1,) * (ndmin - out.ndim) + tuple(out.shape))
     return out
@@ -43,6 +51,13 @@ def array(object, dtype=None, copy=True, ndmin=0):
 def _astype(x, dtype):
     from ._ufuncs import astype
     return astype(x, dtype)
+
+
+def copy(a, order="K"):
+    """A copy of an array (for a traced array: a new array, not a view of it)."""
+    if isinstance(a, Tracer):
+        return a._clone()
+    return array(a)
 
 
 def asarray(a, dtype=None, order=None, *, copy=None):
@@ -68,17 +83,17 @@ def _dtype_of(a):
 
 def zeros(shape, dtype=float, order="C"):
     """An array of zeros (float64 by default)."""
-    return np.zeros(shape, dtype=dtype)
+    return _lift(np.zeros(shape, dtype=dtype))
 
 
 def ones(shape, dtype=float, order="C"):
     """An array of ones (float64 by default)."""
-    return np.ones(shape, dtype=dtype)
+    return _lift(np.ones(shape, dtype=dtype))
 
 
 def empty(shape, dtype=float, order="C"):
     """A new array (filled with zeros here, so results never depend on garbage)."""
-    return np.zeros(shape, dtype=dtype)
+    return _lift(np.zeros(shape, dtype=dtype))
 
 
 def full(shape, fill_value, dtype=None, order="C"):
@@ -87,17 +102,17 @@ def full(shape, fill_value, dtype=None, order="C"):
     if isinstance(fill_value, Tracer):
         v = fill_value if dtype is None else _astype(fill_value, dtype)
         return bind(P.broadcast_to_p, v, shape=shape)
-    return np.full(shape, fill_value, dtype=dtype)
+    return _lift(np.full(shape, fill_value, dtype=dtype))
 
 
 def zeros_like(a, dtype=None, shape=None):
     """Zeros with the shape and dtype of a."""
-    return np.zeros(_shape_of(a) if shape is None else shape, dtype or _dtype_of(a))
+    return _lift(np.zeros(_shape_of(a) if shape is None else shape, dtype or _dtype_of(a)))
 
 
 def ones_like(a, dtype=None, shape=None):
     """Ones with the shape and dtype of a."""
-    return np.ones(_shape_of(a) if shape is None else shape, dtype or _dtype_of(a))
+    return _lift(np.ones(_shape_of(a) if shape is None else shape, dtype or _dtype_of(a)))
 
 
 def empty_like(a, dtype=None, shape=None):
@@ -113,12 +128,12 @@ def full_like(a, fill_value, dtype=None, shape=None):
 
 def eye(N, M=None, k=0, dtype=float):
     """A 2-D array with ones on the k-th diagonal."""
-    return np.eye(N, M, k=k, dtype=dtype)
+    return _lift(np.eye(N, M, k=k, dtype=dtype))
 
 
 def identity(n, dtype=float):
     """The n x n identity matrix."""
-    return np.identity(n, dtype=dtype)
+    return _lift(np.identity(n, dtype=dtype))
 
 
 def arange(start, stop=None, step=None, dtype=None):

@@ -109,7 +109,10 @@ def getitem(x, key):
         x = np.asarray(x)
     shape = x.shape if hasattr(x, "shape") else np.shape(x)
     enc, arrays = normalize_index(shape, key)
-    return bind(P.getitem_p, x, *arrays, idx=enc)
+    out = bind(P.getitem_p, x, *arrays, idx=enc)
+    if not arrays and isinstance(out, Tracer) and isinstance(x, Tracer):
+        out._base = x  # basic indexing makes a view in NumPy
+    return out
 
 
 def scatter(x, key, y, mode):

@@ -44,6 +44,13 @@ def _resolve_shape(old, newshape):
     return newshape
 
 
+def _view(out, base):
+    """Mark a tracer that NumPy would return as a view of `base`."""
+    if isinstance(out, Tracer) and out is not base and isinstance(base, Tracer):
+        out._base = base
+    return out
+
+
 def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     """Give a new shape (one -1 allowed) without changing the data."""
     if shape is None:
@@ -55,7 +62,7 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     new = _resolve_shape(old, shape)
     if new == old and isinstance(a, Tracer):
         return a
-    return bind(P.reshape_p, a, shape=new)
+    return _view(bind(P.reshape_p, a, shape=new), a)
 
 
 def ravel(a, order="C"):
@@ -75,7 +82,7 @@ def transpose(a, axes=None):
             raise ValueError("axes don't match array")
     if perm == tuple(range(n)):
         return a
-    return bind(P.transpose_p, a, perm=perm)
+    return _view(bind(P.transpose_p, a, perm=perm), a)
 
 
 def permute_dims(a, axes=None):
@@ -125,7 +132,7 @@ def expand_dims(a, axis):
     axes = normalize_axes(axes, out_nd)
     it = iter(s)
     new = tuple(1 if i in axes else next(it) for i in range(out_nd))
-    return bind(P.reshape_p, a, shape=new)
+    return _view(bind(P.reshape_p, a, shape=new), a)
 
 
 def squeeze(a, axis=None):
@@ -142,7 +149,8 @@ def squeeze(a, axis=None):
                                  "equal to one")
     if not axes:
         return a
-    return bind(P.reshape_p, a, shape=tuple(d for i, d in enumerate(s) if i not in axes))
+    return _view(bind(P.reshape_p, a, shape=tuple(d for i, d in enumerate(s) if i not in axes)),
+                 a)
 
 
 def broadcast_to(array, shape):

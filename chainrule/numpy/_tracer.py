@@ -90,7 +90,7 @@ def _install():
     T.conj = lambda self: U.conjugate(self)
     T.conjugate = lambda self: U.conjugate(self)
     T.round = lambda self, decimals=0, out=None: U.round(self, decimals, out)
-    T.copy = lambda self: self
+    T.copy = lambda self, order="C": self._clone()
     T.dot = lambda self, b, out=None: _call("_products", "dot", self, b)
     T.repeat = lambda self, repeats, axis=None: _call("_manip", "repeat", self, repeats, axis)
     T.diagonal = lambda self, offset=0, axis1=0, axis2=1: _call(
@@ -124,9 +124,22 @@ def _item(self, *args):
 
 
 def _setitem(self, key, value):
-    raise TypeError(
-        "in-place assignment x[idx] = y on a traced value is not supported here; use the "
-        "functional form x = x.at[idx].set(y) (or .add/.multiply/.min/.max)")
+    """x[key] = value, functionalized: x is rebound to x.at[key].set(value)."""
+    if getattr(self, "_base", None) is not None:
+        raise TypeError(
+            "x[idx] = value where x is a view of another traced array (made by basic "
+            "slicing, reshape, transpose, ...): the write could not reach the array it views, "
+            "so it is refused rather than silently lost. Write into the base array instead "
+            "(e.g. a[1:3][0] = v -> a[1] = v), or take a copy first (v = a[1:3].copy()).")
+    if isinstance(key, Tracer) and key.dtype == np.bool_ and np.ndim(value) == 0:
+        # a traced boolean mask with a scalar: a select keeps the shape static
+        new = U.where(key, value, self)
+    else:
+        new = I.scatter(self, key, value, "set")
+    if isinstance(new, Tracer):
+        self._become(new)
+    else:
+        raise TypeError("x[idx] = value could not be recorded on the traced array x")
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..core import Tracer, axis_env, is_inexact_dtype
+from ..core import Tracer, axis_env, is_inexact_dtype, tracing
 from .. import tree_util as tu
 from .forward import JVPTrace, JVPTracer
 from .reverse import RTrace, RTracer, backward
@@ -144,7 +144,8 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     leaves = [_as_value(x) for x in leaves]
     trace = RTrace()
     tracers = [trace.new_input(x) if is_inexact_dtype(_dtype(x)) else x for x in leaves]
-    out = fun(*tu.tree_unflatten(in_tree, tracers))
+    with tracing(trace):
+        out = fun(*tu.tree_unflatten(in_tree, tracers))
     if has_aux:
         out, aux = _split_aux(out, "vjp")
     out_leaves, out_tree = tu.tree_flatten(out)
@@ -239,7 +240,9 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                 t = trace.new_input(a)
                 new_args = list(args)
                 new_args[argnums] = t
-                value, aux, cts = finish(trace, fun(*new_args, **kwargs))
+                with tracing(trace):
+                    out = fun(*new_args, **kwargs)
+                value, aux, cts = finish(trace, out)
                 g = cts[t._node.idx]
                 g = np.zeros(a.shape, a.dtype) if g is None else g
                 return ((value, aux), g) if has_aux else (value, g)
@@ -251,7 +254,9 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         trace = RTrace()
         tracers = [trace.new_input(x) if is_inexact_dtype(_dtype(x)) else x for x in leaves]
         new_args = _replace_args(args, nums, tu.tree_unflatten(tree, tracers))
-        value, aux, cts = finish(trace, fun(*new_args, **kwargs))
+        with tracing(trace):
+            out = fun(*new_args, **kwargs)
+        value, aux, cts = finish(trace, out)
         grads = []
         for t, x in zip(tracers, leaves):
             g = cts[t._node.idx] if isinstance(t, RTracer) else None
@@ -341,7 +346,8 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
                 raise TypeError(f"jvp: the tangent of an integer primal ({pd.name}) must have "
                                 f"dtype float0 (or {pd.name}), got {td.name}")
             ins.append(p)
-    out = fun(*tu.tree_unflatten(p_tree, ins))
+    with tracing(trace):
+        out = fun(*tu.tree_unflatten(p_tree, ins))
     if has_aux:
         out, aux = _split_aux(out, "jvp")
     out_leaves, out_tree = tu.tree_flatten(out)
@@ -383,7 +389,9 @@ def linearize(fun: Callable, *primals):
     st = StageTrace()
     t_in = [st.new_input(get_aval(x)) if is_inexact_dtype(_dtype(x)) else
             np.zeros(_shape(x), float0) for x in p_leaves]
-    out, t_out = jvp(fun, tu.tree_unflatten(p_tree, p_leaves), tu.tree_unflatten(p_tree, t_in))
+    with tracing(st):
+        out, t_out = jvp(fun, tu.tree_unflatten(p_tree, p_leaves),
+                         tu.tree_unflatten(p_tree, t_in))
     t_leaves, t_tree = tu.tree_flatten(t_out)
     atoms = [st.atom(t) for t in t_leaves]
     prog = Program(st.const_vars, st.consts, [v for _, v in st.captured] +
@@ -495,7 +503,8 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None) -
         if axis_name is not None:
             axis_env.append((axis_name, trace))
         try:
-            out = fun(*new_args, **new_kwargs)
+            with tracing(trace):
+                out = fun(*new_args, **new_kwargs)
         finally:
             if axis_name is not None:
                 axis_env.pop()

@@ -64,6 +64,10 @@ class BatchTrace(Trace):
             "a batched value cannot work. Use chainrule.numpy.where(cond, a, b) to compute "
             "both branches and select per example (or the lax control-flow primitives).")
 
+    def lift(self, value):
+        # every example starts from the same array (a zero-stride view; writes copy it)
+        return BatchTracer(self, move_to(value, None, 0, self.size), 0)
+
     def process(self, prim, args, params):
         vals = list(args)
         bdims = [None] * len(args)

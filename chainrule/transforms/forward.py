@@ -45,6 +45,11 @@ class JVPTrace(Trace):
         p = tracer.primal
         return p._trace.concrete(p, how) if isinstance(p, Tracer) else p
 
+    def lift(self, value):
+        if value.dtype.kind not in "fc":
+            return value
+        return JVPTracer(self, value, np.zeros(value.shape, value.dtype))
+
     def process(self, prim, args, params):
         primals = list(args)
         tangents = [None] * len(args)

@@ -65,6 +65,11 @@ class RTrace(Trace):
         v = tracer._val
         return v._trace.concrete(v, how) if isinstance(v, Tracer) else v
 
+    def lift(self, value):
+        if value.dtype.kind not in "fc":
+            return value
+        return self.new_input(value)
+
     def new_input(self, val):
         """A tracer for an input value (a leaf of the tape)."""
         node = Node(None, None, None, val, (), None, len(self.tape))

@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..core import (ConcretizationError, Primitive, ShapedArray, Trace, Tracer, bind,
-                    get_aval)
+                    get_aval, tracing)
 from .. import tree_util as tu
 from ..ir.program import Eqn, Literal, Program, Var, eval_program
 
@@ -84,6 +84,14 @@ class StageTrace(Trace):
     def new_input(self, aval):
         v = Var(aval)
         return StageTracer(self, aval, v)
+
+    def lift(self, value):
+        v = self.atom(value)
+        if type(v) is Literal:
+            v = Var(v.aval)
+            self.const_vars.append(v)
+            self.consts.append(np.asarray(value))
+        return StageTracer(self, v.aval, v)
 
     def atom(self, x):
         if x.__class__ is StageTracer and x._trace is self:
@@ -145,7 +153,8 @@ def stage_flat(fun: Callable, in_avals: Sequence[ShapedArray]) -> Program:
     leading inputs; see `Program.captured` on the result)."""
     trace = StageTrace()
     tracers = [trace.new_input(a) for a in in_avals]
-    outs = fun(*tracers)
+    with tracing(trace):
+        outs = fun(*tracers)
     if not isinstance(outs, (list, tuple)):
         outs = [outs]
     out_atoms = [trace.atom(o) for o in outs]
