@@ -356,7 +356,7 @@ def test_fused_program_transforms():
     """A fused equation differentiates and batches through its sub-program."""
     f = lambda x: cnp.sum(cnp.tanh(x * 2.0 + 1.0) * x)   # noqa: E731
     x = np.linspace(-1, 1, 5)
-    prog = cr.make_program(f)(x)
+    prog = cr.jit(f).lower(x)
     assert any(e.prim is passes.fused_p for e in prog.eqns)
     g = cr.grad(lambda v: eval_program(prog, [v])[0])(x)
     np.testing.assert_allclose(g, cr.grad(f)(x), rtol=1e-12)
@@ -369,6 +369,15 @@ def test_pipeline_documented():
                                passes.cse, passes.dce, passes.fuse]
     for p in passes.PIPELINE:
         assert "Preserves" in p.__doc__ or "preserves" in p.__doc__, p.__name__
+
+
+def test_stages_dump_each_pass():
+    prog = raw(lambda x: cnp.tanh(x * 1.0) + cnp.tanh(x * 1.0), np.ones(3))
+    st = passes.stages(prog)
+    assert [n for n, _ in st] == [p.__name__ for p in passes.PIPELINE]
+    assert [len(p.eqns) for _, p in st] == [5, 3, 3, 2, 2, 1]
+    assert str(st[-1][1]) == str(passes.optimize(prog))
+    assert [e.prim.name for e in passes.optimize(prog, fusion=False).eqns] == ["tanh", "add"]
 
 
 def test_optimize_keeps_stop_gradient_and_custom_rules():
@@ -447,7 +456,8 @@ def test_lowerings_readable_and_correct():
     for piece in ["np.reshape(v0, (12, 2))", "np.transpose(v0, (2, 0, 1))",
                   "np.sum(v0, axis=(0, 2))", "np.max(v0, axis=(0,))", "np.argmax(v0, axis=1)",
                   "v0.astype(np.float32)", "np.concatenate((v0, v0), axis=1)",
-                  "np.dot(v1, v2)", "np.matmul(v0, v4)", "np.tensordot(v0, v0, axes=((0, 1), (0, 1)))",
+                  "np.dot(v1, v2)", "np.matmul(v0, v4)",
+                  "np.tensordot(v0, v0, axes=((0, 1), (0, 1)))",
                   "v0[1:2, ::-1]", "v0[v3]"]:
         assert piece in src, (piece, src)
     assert "_dot_general" not in src and "_getitem" not in src
@@ -509,7 +519,8 @@ def test_out_of_bounds_raises_in_compiled_code():
 
 def test_literal_sources_keep_dtypes():
     gen = codegen._Gen(standalone=True)
-    assert gen.literal(2.0) == "2.0" and gen.literal(np.float32(0.1)) == "np.float32(0.10000000149011612)"
+    assert gen.literal(2.0) == "2.0"
+    assert gen.literal(np.float32(0.1)) == "np.float32(0.10000000149011612)"
     assert gen.literal(np.float64(2.0)) == "np.float64(2.0)" and gen.literal(True) == "True"
     assert gen.literal(float("-inf")) == "float('-inf')"
     for v in [np.float32(0.1), np.float64(-0.0), np.int8(-3), np.bool_(True), np.complex64(1j)]:

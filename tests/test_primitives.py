@@ -40,6 +40,8 @@ EXEMPT = {
     "custom_vjp_call": "call primitive (carries a function); tested with cr.custom_vjp",
     "checkpoint": "call primitive (carries a function); tested with cr.checkpoint",
     "fused": "compiler-generated kernel (carries a program); tested in test_compiler.py",
+    "debug_callback": "effect primitive without outputs; tested in test_jit.py",
+    "pure_callback": "runs a user callback; tested in test_jit.py",
     "jit": "call primitive (carries a staged program); tested with cr.jit",
     # Collectives have no meaning outside vmap(..., axis_name=...) (their impl looks the axis
     # up), so they do not fit the eager table; they need their own tests.

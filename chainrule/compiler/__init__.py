@@ -3,6 +3,6 @@ optional numexpr kernels), and export of standalone modules."""
 from .config import options  # noqa: F401
 from .fused import fused_p  # noqa: F401
 from .passes import (PIPELINE, cse, dce, fold_constants, fuse, optimize, simplify,  # noqa
-                     unfuse)
+                     stages, unfuse)
 from .codegen import CodegenError, compile_program, generate_source  # noqa: F401
 from .standalone import export, export_source  # noqa: F401

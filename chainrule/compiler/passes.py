@@ -495,6 +495,19 @@ def inline(sub: Program, inputs):
 PIPELINE = [unfuse, simplify, fold_constants, cse, dce, fuse]
 
 
+def stages(program: Program) -> list:
+    """[(pass name, program after it)] for each pass of the pipeline, to see what each did.
+
+    Example:
+      >>> for name, p in stages(program): print(name, len(p.eqns))
+    """
+    out = []
+    for p in PIPELINE:
+        program = p(program)
+        out.append((p.__name__, program))
+    return out
+
+
 def optimize(program: Program, *, fusion: bool | None = None) -> Program:
     """Run the pass pipeline (`PIPELINE`) on a program; fusion=False skips `fuse` (for a
     program meant to be read op by op), None follows `options.fusion`."""

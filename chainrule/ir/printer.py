@@ -54,7 +54,7 @@ def pprint(program: Program, indent: str = "  ") -> str:
         ptxt = ""
         if params:
             ptxt = "[" + ", ".join(f"{k}={_fmt_param(v)}" for k, v in params.items()) + "]"
-        lhs = " ".join(decl(v) for v in eqn.outs)
+        lhs = " ".join(decl(v) for v in eqn.outs) or "_"
         rhs = " ".join(name(a) for a in eqn.inputs)
         lines.append(f"{indent}{lhs} = {eqn.prim.name}{ptxt} {rhs}".rstrip())
     lines.append(f"{indent}return ({', '.join(name(o) for o in program.outs)}"

@@ -73,7 +73,8 @@ def elementwise(name: str, impl: Callable, nargs: int, *, derivs=None, jvp_rules
     p.vjp_rules = vjp_rules if vjp_rules is not None else (None,) * nargs
     p.batch = batch_elementwise(p)
     p.traits = frozenset({"elementwise", *traits})
-    p.lower = lower or (f"np.{impl.__name__}" if isinstance(impl, np.ufunc) else None)
+    p.lower = lower if lower is not None else (
+        f"np.{impl.__name__}" if isinstance(impl, np.ufunc) else None)
     return p
 
 

@@ -144,6 +144,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     leaves = [_as_value(x) for x in leaves]
     trace = RTrace()
     tracers = [trace.new_input(x) if is_inexact_dtype(_dtype(x)) else x for x in leaves]
+    leaf_nodes = [t._node if isinstance(t, RTracer) else None for t in tracers]
     with tracing(trace):
         out = fun(*tu.tree_unflatten(in_tree, tracers))
     if has_aux:
@@ -167,8 +168,8 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
                 seeds.append(s)
         cts = backward(trace.tape, seeds)
         res = []
-        for t, x in zip(tracers, leaves):
-            g = cts[t._node.idx] if isinstance(t, RTracer) else None
+        for node, x in zip(leaf_nodes, leaves):
+            g = cts[node.idx] if node is not None else None
             res.append(_zeros_like(x) if g is None else g)
         return tu.tree_unflatten(in_tree, res)
 
@@ -238,12 +239,13 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                 # fast path: one real array argument
                 trace = RTrace()
                 t = trace.new_input(a)
+                leaf = t._node  # held apart: a write x[i] = v inside fun rebinds t
                 new_args = list(args)
                 new_args[argnums] = t
                 with tracing(trace):
                     out = fun(*new_args, **kwargs)
                 value, aux, cts = finish(trace, out)
-                g = cts[t._node.idx]
+                g = cts[leaf.idx]
                 g = np.zeros(a.shape, a.dtype) if g is None else g
                 return ((value, aux), g) if has_aux else (value, g)
         nums, single = _norm_argnums(argnums, len(args), "grad")
@@ -253,13 +255,14 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         _check_diff_inputs(leaves, "grad", allow_int, holomorphic)
         trace = RTrace()
         tracers = [trace.new_input(x) if is_inexact_dtype(_dtype(x)) else x for x in leaves]
+        leaf_nodes = [t._node if isinstance(t, RTracer) else None for t in tracers]
         new_args = _replace_args(args, nums, tu.tree_unflatten(tree, tracers))
         with tracing(trace):
             out = fun(*new_args, **kwargs)
         value, aux, cts = finish(trace, out)
         grads = []
-        for t, x in zip(tracers, leaves):
-            g = cts[t._node.idx] if isinstance(t, RTracer) else None
+        for node, x in zip(leaf_nodes, leaves):
+            g = cts[node.idx] if node is not None else None
             grads.append(_zeros_like(x) if g is None else g)
         g_tree = tu.tree_unflatten(tree, grads)
         g_out = g_tree[0] if single else tuple(g_tree)

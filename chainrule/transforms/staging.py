@@ -203,8 +203,10 @@ def make_program(fun: Callable, static_argnums: Sequence[int] = ()) -> Callable:
 
         prog = stage_flat(flat, [get_aval(x) for x in leaves])
         if config.optimize:
+            # simplified but not fused, so that it reads op by op (jit(f).lower shows the
+            # fused program that runs)
             from ..compiler import optimize
-            prog = optimize(prog)
+            prog = optimize(prog, fusion=False)
         return prog
 
     return make
