@@ -130,6 +130,7 @@ class Primitive:
         self.lower: Callable | None = None
         self.inline: Callable | None = None
         self.traits: frozenset = frozenset()
+        self.module = _defining_module()
         if register:
             if name in primitives:
                 raise ValueError(f"a primitive named `{name}` already exists")
@@ -142,6 +143,14 @@ class Primitive:
 
     def __repr__(self):
         return f"Primitive({self.name})"
+
+
+def _defining_module():
+    """The module whose code creates a primitive (skipping rule-builder modules)."""
+    f = sys._getframe(2)
+    while f is not None and f.f_globals.get("__name__", "").endswith(("prims.base", ".core")):
+        f = f.f_back
+    return f.f_globals.get("__name__") if f is not None else None
 
 
 def bind(prim: Primitive, *args, **params):

@@ -21,6 +21,8 @@ from ._indexing import at, nonzero, flatnonzero, argwhere  # noqa: F401
 from ._products import *  # noqa: F401,F403
 from ._manip import *  # noqa: F401,F403
 from ._vectorize import *  # noqa: F401,F403
+from ._stats import *  # noqa: F401,F403
+from . import linalg, fft  # noqa: F401
 from . import _tracer  # noqa: F401  (installs array behaviour on tracers)
 
 bool = bool_  # noqa: A001

@@ -1,2 +1,2 @@
 """chainrule.scipy: SciPy-compatible functions built on chainrule primitives."""
-from . import special  # noqa: F401
+from . import special, stats, linalg, integrate, optimize  # noqa: F401

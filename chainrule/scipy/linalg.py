@@ -1,0 +1,1 @@
+"""chainrule.scipy.linalg (being written)."""

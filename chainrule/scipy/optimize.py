@@ -1,0 +1,1 @@
+"""chainrule.scipy.optimize (being written)."""
