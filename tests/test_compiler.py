@@ -597,7 +597,7 @@ class _Block(importlib.abc.MetaPathFinder):
         if name == "chainrule" or name.startswith("chainrule."):
             raise ImportError("chainrule must not be needed")
 sys.meta_path.insert(0, _Block())
-sys.path = [p for p in sys.path if "work/main" not in p and p not in ("", ".")]
+sys.path = [p for p in sys.path if p not in ({root!r}, "", ".")]
 sys.path.insert(0, sys.argv[1])
 import numpy as np
 import {mod} as m
@@ -611,7 +611,8 @@ print("modules:", sorted(k for k in sys.modules if k.startswith("chainrule")))
 def _run_exported(tmp_path, src, fn, leaves, mod="exported_mod"):
     (tmp_path / f"{mod}.py").write_text(src)
     np.savez(tmp_path / "in.npz", **{f"a{i}": x for i, x in enumerate(leaves)})
-    (tmp_path / "runner.py").write_text(_RUNNER.format(mod=mod, fn=fn))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    (tmp_path / "runner.py").write_text(_RUNNER.format(mod=mod, fn=fn, root=root))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     r = subprocess.run([sys.executable, "-I", str(tmp_path / "runner.py"), str(tmp_path),
                         str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
