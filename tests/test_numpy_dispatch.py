@@ -1,0 +1,336 @@
+"""Plain NumPy code differentiates: `numpy` functions called on traced values dispatch to
+chainrule (tracers implement `__array_ufunc__` and `__array_function__`).
+
+`CALLS` has one entry per function that chainrule.numpy (and its linalg/fft submodules)
+shares with NumPy: a call written once for any module `m` (numpy or chainrule.numpy) on a
+float64 array x of shape (3, 4) with distinct values in [0.5, 2), and whether the result is
+differentiable in x. For every entry, the same call written against `numpy`:
+  - under jit gives NumPy's own value on the real array;
+  - under grad and jvp passes check_grads (order 1, both modes) when differentiable;
+  - under vmap equals a Python loop of NumPy calls.
+`test_every_shared_function_has_an_entry` fails when chainrule gains a NumPy function that has
+no entry (or EXEMPT reason), so the guarantee covers the whole namespace.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.test_util import check_grads
+
+_RNG = np.random.default_rng(0)
+X = (0.5 + _RNG.permutation(12) / 8.0 + _RNG.uniform(0, 0.01, 12)).reshape(3, 4)
+IDX = np.array([2, 0, 1])
+
+
+def _u(name, shift=0.0, scale=1.0, diff=True):
+    """A unary ufunc entry on scale * x + shift."""
+    return (lambda m, x: getattr(m, name)(scale * x + shift)), diff
+
+
+def _b(name, diff=True):
+    """A binary ufunc entry: f(x, y) with y broadcasting (shape (4,))."""
+    return (lambda m, x: getattr(m, name)(x, x[0] * 0.7 + 0.1)), diff
+
+
+def _exact_int(name):
+    """Integer/bitwise ufuncs: on integer arrays computed from x (no derivative)."""
+    return (lambda m, x: getattr(m, name)(m.floor(x * 4).astype(np.int64),
+                                          m.floor(x[0] * 2).astype(np.int64))), False
+
+
+def _exact_int1(name):
+    return (lambda m, x: getattr(m, name)(m.floor(x * 4).astype(np.int64))), False
+
+
+CALLS = {
+    # --- unary ufuncs (domains where they are smooth)
+    **{n: _u(n) for n in ["abs", "absolute", "cbrt", "cos", "cosh", "deg2rad", "degrees",
+                          "exp", "exp2", "expm1", "fabs", "log", "log10", "log1p", "log2",
+                          "negative", "positive", "rad2deg", "radians", "reciprocal", "sin",
+                          "sinh", "sqrt", "square", "tan", "tanh", "arctan", "atan",
+                          "arcsinh", "asinh", "conj", "conjugate"]},
+    **{n: _u(n, shift=-1.2, scale=0.5) for n in ["arcsin", "asin", "arccos", "acos",
+                                                   "arctanh", "atanh"]},
+    **{n: _u(n, shift=1.0) for n in ["arccosh", "acosh"]},
+    **{n: _u(n, diff=False) for n in ["ceil", "floor", "rint", "trunc", "sign", "signbit",
+                                      "isfinite", "isinf", "isnan", "fix"]},
+    # --- binary ufuncs
+    **{n: _b(n) for n in ["add", "subtract", "multiply", "divide", "true_divide", "power",
+                          "pow", "float_power", "arctan2", "atan2", "hypot", "logaddexp",
+                          "logaddexp2", "maximum", "minimum", "fmax", "fmin", "copysign",
+                          "mod", "remainder", "fmod"]},
+    **{n: _b(n, diff=False) for n in ["equal", "not_equal", "less", "less_equal", "greater",
+                                      "greater_equal", "floor_divide", "heaviside",
+                                      "nextafter", "logical_and", "logical_or",
+                                      "logical_xor"]},
+    "logical_not": ((lambda m, x: m.logical_not(x > 1.0)), False),
+    **{n: _exact_int(n) for n in ["bitwise_and", "bitwise_or", "bitwise_xor", "left_shift",
+                                  "right_shift"]},
+    **{n: _exact_int1(n) for n in ["bitwise_not", "invert"]},
+    # --- products (ufunc-like and functions)
+    "matmul": ((lambda m, x: m.matmul(x, x.T)), True),
+    "matvec": ((lambda m, x: m.matvec(x, x[0])), True),
+    "vecmat": ((lambda m, x: m.vecmat(x[:, 0], x)), True),
+    "vecdot": ((lambda m, x: m.vecdot(x, x[1])), True),
+    "dot": ((lambda m, x: m.dot(x, x.T)), True),
+    "vdot": ((lambda m, x: m.vdot(x, x * x)), True),
+    "inner": ((lambda m, x: m.inner(x, x)), True),
+    "outer": ((lambda m, x: m.outer(x[0], x[1])), True),
+    "tensordot": ((lambda m, x: m.tensordot(x, x, axes=([1], [1]))), True),
+    "einsum": ((lambda m, x: m.einsum("ij,kj->ik", x, x)), True),
+    "kron": ((lambda m, x: m.kron(x[:2, :2], x[1:, 2:])), True),
+    # --- reductions
+    "sum": ((lambda m, x: m.sum(x, axis=0)), True),
+    "prod": ((lambda m, x: m.prod(x, axis=1)), True),
+    "mean": ((lambda m, x: m.mean(x, axis=1, keepdims=True)), True),
+    "var": ((lambda m, x: m.var(x, axis=0, ddof=1)), True),
+    "std": ((lambda m, x: m.std(x)), True),
+    "max": ((lambda m, x: m.max(x, axis=1)), True),
+    "min": ((lambda m, x: m.min(x, axis=0)), True),
+    "amax": ((lambda m, x: m.amax(x)), True),
+    "amin": ((lambda m, x: m.amin(x, axis=1)), True),
+    "ptp": ((lambda m, x: m.ptp(x, axis=1)), True),
+    "average": ((lambda m, x: m.average(x, axis=0, weights=x[:, 0])), True),
+    "cumsum": ((lambda m, x: m.cumsum(x, axis=1)), True),
+    "cumprod": ((lambda m, x: m.cumprod(x, axis=0)), True),
+    "cumulative_sum": ((lambda m, x: m.cumulative_sum(x, axis=1)), True),
+    "cumulative_prod": ((lambda m, x: m.cumulative_prod(x, axis=0)), True),
+    "argmax": ((lambda m, x: m.argmax(x, axis=1)), False),
+    "argmin": ((lambda m, x: m.argmin(x)), False),
+    "all": ((lambda m, x: m.all(x > 1.0, axis=0)), False),
+    "any": ((lambda m, x: m.any(x > 1.5, axis=1)), False),
+    "trace": ((lambda m, x: m.trace(x)), True),
+    # --- elementwise functions that are not ufuncs
+    "clip": ((lambda m, x: m.clip(x, 0.8, 1.6)), True),
+    "where": ((lambda m, x: m.where(x > 1.0, x * x, -x)), True),
+    "select": ((lambda m, x: m.select([x < 1.0, x > 1.5], [x, x * x], 0.5)), True),
+    "round": ((lambda m, x: m.round(x, 1)), False),
+    "around": ((lambda m, x: m.around(x, 2)), False),
+    "sinc": ((lambda m, x: m.sinc(x)), True),
+    "real": ((lambda m, x: m.real(x * (1 + 2j))), True),
+    "imag": ((lambda m, x: m.imag(x * (1 + 2j))), True),
+    "isclose": ((lambda m, x: m.isclose(x, x[0])), False),
+    "astype": ((lambda m, x: m.astype(x, np.complex128) * (1 - 1j)), True),
+    "copy": ((lambda m, x: m.copy(x)), True),
+    # --- shape and manipulation
+    "reshape": ((lambda m, x: m.reshape(x, (2, 6))), True),
+    "ravel": ((lambda m, x: m.ravel(x)), True),
+    "transpose": ((lambda m, x: m.transpose(x)), True),
+    "permute_dims": ((lambda m, x: m.permute_dims(x, (1, 0))), True),
+    "matrix_transpose": ((lambda m, x: m.matrix_transpose(x)), True),
+    "moveaxis": ((lambda m, x: m.moveaxis(x[None], 0, 2)), True),
+    "swapaxes": ((lambda m, x: m.swapaxes(x, 0, 1)), True),
+    "expand_dims": ((lambda m, x: m.expand_dims(x, 1)), True),
+    "squeeze": ((lambda m, x: m.squeeze(x[:, :1])), True),
+    "broadcast_to": ((lambda m, x: m.broadcast_to(x[0], (2, 4))), True),
+    "broadcast_arrays": ((lambda m, x: m.broadcast_arrays(x, x[0])), True),
+    "concatenate": ((lambda m, x: m.concatenate([x, x * 2], axis=1)), True),
+    "concat": ((lambda m, x: m.concat([x, x * 2])), True),
+    "stack": ((lambda m, x: m.stack([x, x * x], axis=1)), True),
+    "hstack": ((lambda m, x: m.hstack([x, x])), True),
+    "vstack": ((lambda m, x: m.vstack([x, x[0]])), True),
+    "row_stack": ((lambda m, x: m.vstack([x, x[1]])), True),
+    "dstack": ((lambda m, x: m.dstack([x, x])), True),
+    "column_stack": ((lambda m, x: m.column_stack([x[0], x[1]])), True),
+    "block": ((lambda m, x: m.block([[x, x], [x, x]])), True),
+    "append": ((lambda m, x: m.append(x, x[0])), True),
+    "split": ((lambda m, x: m.split(x, 2, axis=1)), True),
+    "array_split": ((lambda m, x: m.array_split(x, 3, axis=1)), True),
+    "hsplit": ((lambda m, x: m.hsplit(x, 2)), True),
+    "vsplit": ((lambda m, x: m.vsplit(x, 3)), True),
+    "dsplit": ((lambda m, x: m.dsplit(x[..., None] * np.ones(2), 2)), True),
+    "tile": ((lambda m, x: m.tile(x, (2, 1))), True),
+    "repeat": ((lambda m, x: m.repeat(x, 2, axis=0)), True),
+    "flip": ((lambda m, x: m.flip(x, 1)), True),
+    "fliplr": ((lambda m, x: m.fliplr(x)), True),
+    "flipud": ((lambda m, x: m.flipud(x)), True),
+    "roll": ((lambda m, x: m.roll(x, 1, axis=1)), True),
+    "rot90": ((lambda m, x: m.rot90(x)), True),
+    "pad": ((lambda m, x: m.pad(x, 1, mode="reflect")), True),
+    "atleast_1d": ((lambda m, x: m.atleast_1d(x[0, 0])), True),
+    "atleast_2d": ((lambda m, x: m.atleast_2d(x[0])), True),
+    "atleast_3d": ((lambda m, x: m.atleast_3d(x)), True),
+    "diag": ((lambda m, x: m.diag(x, 1)), True),
+    "diagflat": ((lambda m, x: m.diagflat(x[0])), True),
+    "diagonal": ((lambda m, x: m.diagonal(x)), True),
+    "tril": ((lambda m, x: m.tril(x)), True),
+    "triu": ((lambda m, x: m.triu(x, 1)), True),
+    "take": ((lambda m, x: m.take(x, IDX, axis=1)), True),
+    "take_along_axis": ((lambda m, x: m.take_along_axis(x, m.argsort(x, axis=1), axis=1)),
+                        True),
+    "sort": ((lambda m, x: m.sort(x, axis=0)), True),
+    "argsort": ((lambda m, x: m.argsort(x, axis=1)), False),
+    "nonzero": ((lambda m, x: m.nonzero(x > 1.0)), False),
+    "flatnonzero": ((lambda m, x: m.flatnonzero(x > 1.0)), False),
+    "argwhere": ((lambda m, x: m.argwhere(x > 1.0)), False),
+    "apply_along_axis": ((lambda m, x: m.apply_along_axis(lambda r: r * r[0], 1, x)), True),
+    # --- creation from traced values
+    "zeros_like": ((lambda m, x: m.zeros_like(x) + x), True),
+    "ones_like": ((lambda m, x: m.ones_like(x) * x), True),
+    "empty_like": ((lambda m, x: m.empty_like(x).shape), False),
+    "full_like": ((lambda m, x: m.full_like(x, 2.0) * x), True),
+    "linspace": ((lambda m, x: m.linspace(x[0, 0], x[1, 1], 5)), True),
+    "logspace": ((lambda m, x: m.logspace(x[0, 0], x[1, 1], 4)), True),
+    "geomspace": ((lambda m, x: m.geomspace(x[0, 0], x[1, 1], 4)), True),
+    "meshgrid": ((lambda m, x: m.meshgrid(x[0], x[1, :3])), True),
+    "ndim": ((lambda m, x: m.ndim(x)), False),
+    "shape": ((lambda m, x: m.shape(x)), False),
+    "size": ((lambda m, x: m.size(x)), False),
+}
+
+# Functions of both namespaces that take no array to dispatch on (shapes, dtypes, sizes) or
+# that must see a concrete array (NumPy's constructors call __array__, which raises a clear
+# error on a traced value).
+EXEMPT = {
+    **{n: "takes shapes/sizes, not arrays: NumPy's version returns a NumPy array"
+       for n in ["arange", "zeros", "ones", "empty", "full", "eye", "identity", "tri"]},
+    **{n: "a dtype query: no array argument"
+       for n in ["can_cast", "promote_types", "result_type", "issubdtype"]},
+    "broadcast_shapes": "takes shapes, not arrays",
+    "einsum_path": "plans a contraction order: returns a path, not an array",
+    **{n: "index arithmetic on integers: no derivative, NumPy's version is exact"
+       for n in ["unravel_index", "ravel_multi_index"]},
+    **{n: "converts to an array: NumPy's version calls __array__, which refuses a traced "
+          "value with a clear error (tested below)"
+       for n in ["array", "asarray", "asanyarray", "ascontiguousarray"]},
+}
+
+
+# Output shape depends on the values: these work eagerly and under grad/jvp (concrete values)
+# and raise a clear ConcretizationError under jit and vmap.
+VALUE_SHAPED = {"nonzero", "flatnonzero", "argwhere"}
+
+
+def _shared_names():
+    """Callables of chainrule.numpy (and .linalg, .fft) that NumPy has under the same name."""
+    out = set()
+    for sub in ("", "linalg", "fft"):
+        ours = getattr(cnp, sub) if sub else cnp
+        theirs = getattr(np, sub) if sub else np
+        for n in dir(ours):
+            if n.startswith("_") or not callable(getattr(ours, n)):
+                continue
+            f = getattr(theirs, n, None)
+            if f is None or isinstance(f, type) or isinstance(getattr(ours, n), type):
+                continue
+            out.add(f"{sub}.{n}" if sub else n)
+    return out
+
+
+def test_every_shared_function_has_an_entry():
+    names = _shared_names()
+    missing = sorted(names - set(CALLS) - set(EXEMPT))
+    assert not missing, f"NumPy functions chainrule covers with no dispatch entry: {missing}"
+    stale = sorted((set(CALLS) | set(EXEMPT)) - names)
+    assert not stale, f"entries for functions chainrule.numpy does not have: {stale}"
+
+
+def _numpy_fn(name):
+    obj = np
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _leaves(out):
+    if isinstance(out, (list, tuple)):
+        return [y for o in out for y in _leaves(o)]
+    return [out]
+
+
+def _as_np(out):
+    return [np.asarray(o) for o in _leaves(out)]
+
+
+def _real_scalar(out, weights):
+    total = 0.0
+    for o, w in zip(_leaves(out), weights):
+        o = cnp.asarray(o)
+        if o.dtype.kind == "c":
+            o = cnp.real(o)
+        total = total + cnp.sum(cnp.asarray(o, dtype=np.float64) * w)
+    return total
+
+
+def _differentiable(name):
+    return CALLS[name][1]
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_jit_of_numpy_code_equals_numpy(name):
+    call, _ = CALLS[name]
+    if name in VALUE_SHAPED:
+        with pytest.raises(cr.core.ConcretizationError, match="jit"):
+            cr.jit(lambda x: call(np, x))(X)
+        return
+    want = _as_np(call(np, X))
+    got = _as_np(cr.jit(lambda x: call(np, x))(X))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape, name
+        if w.dtype.kind in "fc":
+            np.testing.assert_allclose(g, w, rtol=1e-6 if w.dtype == np.float32 else 1e-12,
+                                       atol=1e-12, err_msg=name)
+        else:
+            np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CALLS if _differentiable(n)))
+def test_grad_and_jvp_of_numpy_code(name):
+    call, _ = CALLS[name]
+    rng = np.random.default_rng(1)
+    weights = [rng.standard_normal(np.shape(o)) for o in _leaves(call(np, X))]
+    f = lambda x: _real_scalar(call(np, x), weights)  # noqa: E731
+    check_grads(f, (X,), order=1, modes=("fwd", "rev"), atol=1e-5, rtol=1e-5)
+    # and the gradient is the one chainrule.numpy's own function gives
+    g_np = cr.grad(f)(X)
+    g_cnp = cr.grad(lambda x: _real_scalar(call(cnp, x), weights))(X)
+    np.testing.assert_allclose(g_np, g_cnp, rtol=1e-12, atol=1e-12)
+    assert np.any(g_np != 0), f"{name}: the gradient of numpy code is identically zero"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in CALLS if n not in ("ndim", "shape", "size",
+                                                                      "empty_like")))
+def test_vmap_of_numpy_code_equals_a_loop(name):
+    call, _ = CALLS[name]
+    xs = np.stack([X, X[::-1] * 1.01 + 0.003, X * 0.97])
+    if name in VALUE_SHAPED:
+        with pytest.raises(cr.core.ConcretizationError, match="vmap"):
+            cr.vmap(lambda x: call(np, x))(xs)
+        return
+    got = cr.vmap(lambda x: call(np, x))(xs)
+    want = [np.stack(ws) for ws in zip(*[_as_np(call(np, x)) for x in xs])]
+    got = _as_np(got)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6 if w.dtype == np.float32 else 1e-12,
+                                   atol=1e-12, err_msg=name)
+
+
+def test_value_shaped_functions_work_under_grad():
+    g = cr.grad(lambda x: (x[np.nonzero(x > 1.0)] ** 2).sum())(X)
+    np.testing.assert_allclose(g, np.where(X > 1.0, 2 * X, 0.0))
+
+
+def test_converting_a_tracer_to_a_numpy_array_is_a_clear_error():
+    with pytest.raises(TypeError, match="cannot convert a traced value"):
+        cr.grad(lambda x: np.asarray(x).sum())(X)
+    with pytest.raises(TypeError, match="cannot convert a traced value"):
+        cr.jit(lambda x: np.array(x) + 1)(X)
+
+
+def test_an_uncovered_numpy_function_names_itself():
+    uncovered = next(n for n in ("unwrap", "i0", "nan_to_num", "histogram2d")
+                     if not hasattr(cnp, n))
+    with pytest.raises(TypeError, match=f"numpy.{uncovered} is not supported"):
+        cr.grad(lambda x: getattr(np, uncovered)(x).sum())(X)
+
+
+def test_ufunc_methods_and_out_arguments_are_refused_clearly():
+    with pytest.raises(TypeError):
+        cr.grad(lambda x: np.add.reduce(x))(X[0])
+    with pytest.raises(TypeError):
+        cr.grad(lambda x: np.sin(x, out=np.empty(4)).sum())(X[0])
