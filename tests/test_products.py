@@ -449,3 +449,24 @@ def test_vmap_matches_loop(name, f, shapes, in_axes):
     want = np.stack([f(*[a if ax is None else np.take(a, i, axis=ax)
                          for a, ax in zip(args, in_axes)]) for i in range(n)])
     np.testing.assert_allclose(cr.vmap(f, in_axes=in_axes)(*args), want, rtol=1e-12, atol=1e-12)
+
+
+def test_product_with_an_exact_identity_is_exact_and_keeps_ieee_semantics():
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((9, 12))
+    I12, I9 = np.eye(12), np.eye(9)
+    np.testing.assert_array_equal(cnp.dot(A, I12), A)
+    np.testing.assert_array_equal(cnp.matmul(I9, A), A)
+    assert cnp.dot(A, I12) is not A
+    assert cnp.dot(A, np.eye(12, dtype=np.float32)).dtype == np.float64
+    # non-finite entries: the same NaN pattern as BLAS (inf * 0 = NaN)
+    B = A.copy()
+    B[2, 3] = np.inf
+    np.testing.assert_array_equal(np.isnan(cnp.dot(B, I12)), np.isnan(np.dot(B, I12)))
+    # almost an identity: the ordinary product
+    J = I12.copy()
+    J[5, 6] = 1e-3
+    np.testing.assert_allclose(cnp.dot(A, J), A @ J, rtol=1e-14)
+    # the Jacobian of a linear map built on the identity basis is the map itself
+    np.testing.assert_array_equal(cr.jacfwd(lambda x: cnp.dot(A, x))(np.ones(12)), A)
+    np.testing.assert_array_equal(cr.jacrev(lambda x: cnp.dot(A, x))(np.ones(12)), A)

@@ -562,6 +562,17 @@ def _dot_dims(xnd, ynd, dims):
     return lc, rc, lb, rb, xf, yf
 
 
+def _is_identity(m) -> bool:
+    """True when m is exactly an identity matrix (as jacfwd's and jacrev's bases are). The
+    cheap tests reject almost every other matrix at once."""
+    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 8:
+        return False
+    n = m.shape[0] - 1
+    if m[0, 0] != 1 or m[n, n] != 1 or m[0, n] != 0 or m[n, 0] != 0:
+        return False
+    return np.count_nonzero(m) == n + 1 and bool(np.all(np.diagonal(m) == 1))
+
+
 def _dot_general(x, y, *, dims):
     x = np.asarray(x)
     y = np.asarray(y)
@@ -571,6 +582,12 @@ def _dot_general(x, y, *, dims):
             # BLAS handles transposed operands without copies
             a = x if lc[0] == x.ndim - 1 else x.T
             b = y if rc[0] == 0 else y.T
+            # a product with an exact identity (a basis of jacfwd/jacrev) is a copy of the
+            # other factor; non-finite entries keep the BLAS path, where inf * 0 gives NaN
+            if _is_identity(b) and np.isfinite(a).all():
+                return a.astype(np.result_type(a, b), copy=True)
+            if _is_identity(a) and np.isfinite(b).all():
+                return b.astype(np.result_type(a, b), copy=True)
             return np.dot(a, b)
         return np.tensordot(x, y, axes=(lc, rc))
     xs, ys = x.shape, y.shape
