@@ -3,6 +3,7 @@ errors NumPy raises, and derivatives of order 2 in both modes."""
 import numpy as np
 import pytest
 
+import chainrule as cr
 import chainrule.numpy as cnp
 
 RNG = np.random.default_rng(0)
@@ -728,3 +729,51 @@ def test_argsort_has_no_derivative():
     import chainrule as cr
     g = cr.grad(lambda x: cnp.sum(x * cnp.argsort(x)))(V)
     np.testing.assert_allclose(g, np.argsort(V))
+
+
+# --- nonzero / flatnonzero / argwhere with a static size ---------------------------------------
+
+
+def _padded(idx, size, fill):
+    out = np.full(size, fill, np.int64)
+    k = min(size, len(idx))
+    out[:k] = idx[:k]
+    return out
+
+
+@pytest.mark.parametrize("size", [0, 2, 3, 7])
+def test_nonzero_with_static_size_pads_or_truncates_like_jax(size):
+    a = np.array([[0., 3., 0.], [4., 0., 5.]])
+    want = [_padded(i, size, -1) for i in np.nonzero(a)]
+    for fn in (lambda x: cnp.nonzero(x, size=size, fill_value=-1),
+               cr.jit(lambda x: cnp.nonzero(x, size=size, fill_value=-1))):
+        got = fn(a)
+        assert len(got) == 2
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(cnp.flatnonzero(a, size=size),
+                                  _padded(np.flatnonzero(a), size, 0))
+    np.testing.assert_array_equal(cr.jit(lambda x: cnp.argwhere(x, size=size))(a),
+                                  np.stack([_padded(i, size, 0) for i in np.nonzero(a)], 1)
+                                  .reshape(size, 2))
+
+
+def test_nonzero_with_size_under_vmap_and_grad():
+    rows = np.array([[0., 3., 0., 1.], [4., 0., 5., 6.], [0., 0., 0., 0.]])
+    got = cr.vmap(lambda r: cnp.flatnonzero(r, size=3, fill_value=9))(rows)
+    want = np.stack([_padded(np.flatnonzero(r), 3, 9) for r in rows])
+    np.testing.assert_array_equal(got, want)
+    # gathering the selected entries differentiates, also under jit
+    f = lambda x: (x[cnp.nonzero(x > 0.5, size=2)] ** 2).sum()  # noqa: E731
+    x = np.array([0.1, 0.7, 0.2, 0.9, 0.8])
+    np.testing.assert_allclose(cr.grad(f)(x), [0, 1.4, 0, 1.8, 0])
+    np.testing.assert_allclose(cr.jit(cr.grad(f))(x), [0, 1.4, 0, 1.8, 0])
+
+
+def test_nonzero_size_errors_are_clear():
+    with pytest.raises(TypeError, match="size must be a non-negative Python int"):
+        cnp.nonzero(np.ones(3), size=2.0)
+    with pytest.raises(ValueError, match="fill_value needs size"):
+        cnp.nonzero(np.ones(3), fill_value=0)
+    with pytest.raises(cr.core.ConcretizationError, match="size="):
+        cr.jit(lambda x: cnp.nonzero(x))(np.ones(3))

@@ -178,20 +178,93 @@ def at(x):
     return _IndexUpdateHelper(x)
 
 
-def nonzero(a):
-    """Indices of nonzero elements (eager / concrete values only: the result shape depends on
-    the values)."""
-    if isinstance(a, Tracer):
-        v = a._trace.concrete(a, "nonzero()")
-        return np.nonzero(v)
-    return np.nonzero(a)
+def nonzero(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements of `a`, one index array per dimension (numpy.nonzero).
+
+    The output shape depends on the values, so without `size` this needs concrete values
+    (eager code, grad, jvp) and raises a clear error under jit and vmap. With a static `size`
+    (as in JAX) the result has exactly `size` entries per dimension, in order, padded with
+    `fill_value` (default 0) or truncated, and works under every transform.
+
+    Args:
+      a: an array (nonzero = not equal to 0 / True).
+      size: the number of indices to return (static int), or None.
+      fill_value: the index used for padding when fewer than `size` elements are nonzero
+        (an int, or a tuple with one per dimension).
+    Returns:
+      A tuple of integer arrays, one per dimension of `a`.
+
+    >>> nonzero(np.array([0., 3., 0., 4.]), size=3)   # (array([1, 3, 0]),)
+    """
+    if size is None:
+        if fill_value is not None:
+            raise ValueError("nonzero: fill_value needs size= (the number of indices to return)")
+        if isinstance(a, Tracer):
+            try:
+                v = a._trace.concrete(a, "nonzero()")
+            except ConcretizationError:
+                raise ConcretizationError(
+                    a._trace.describe(), "nonzero()",
+                    "The number of nonzero elements depends on the values. Pass a static "
+                    "size= (and fill_value=) for a fixed-size result, as in JAX, or use "
+                    "chainrule.numpy.where(mask, x, 0) instead of selecting.") from None
+            return np.nonzero(v)
+        return np.nonzero(a)
+    return _nonzero_sized(a, _static_size(size, "nonzero"), fill_value)
 
 
-def flatnonzero(a):
-    """Indices of nonzero elements of the flattened array (concrete values only)."""
-    return nonzero(np.ravel(a) if not isinstance(a, Tracer) else a.ravel())[0]
+def _static_size(size, name):
+    if isinstance(size, Tracer) or not isinstance(size, (int, np.integer)) or size < 0:
+        raise TypeError(f"{name}: size must be a non-negative Python int (a static value), got "
+                        f"{size!r}")
+    return int(size)
 
 
-def argwhere(a):
-    """Indices of nonzero elements, grouped by element (concrete values only)."""
-    return np.transpose(np.asarray(nonzero(a)))
+def _nonzero_sized(a, size, fill_value):
+    from ._manip import argsort
+    from ._ufuncs import not_equal, where
+    from ._reductions import sum as _sum
+    from ._shape import ravel
+    a_arr = a if isinstance(a, Tracer) else np.asarray(a)
+    shape = tuple(a_arr.shape)
+    flat = ravel(not_equal(a_arr, 0))
+    n = int(np.prod(shape, dtype=np.int64))
+    fills = fill_value if isinstance(fill_value, tuple) else (fill_value,) * max(len(shape), 1)
+    if len(fills) != max(len(shape), 1):
+        raise ValueError(f"nonzero: fill_value has {len(fills)} entries for an array with "
+                         f"{len(shape)} dimensions")
+    if n == 0:
+        return tuple(np.full(size, 0 if f is None else f, np.int64) for f in fills)
+    # a stable sort of "is zero" puts the nonzero positions first, in order
+    order = argsort(flat == 0, stable=True)
+    if size > n:
+        order = P.concatenate_p(order, np.zeros(size - n, order.dtype), axis=0)
+    else:
+        order = order[:size]
+    valid = np.arange(size) < _sum(flat.astype(np.int64))
+    out = []
+    stride = n
+    for d, f in zip(shape or (1,), fills):
+        stride //= d
+        idx = (order // stride) % d
+        out.append(where(valid, idx, 0 if f is None else f).astype(np.int64))
+    return tuple(out)
+
+
+def flatnonzero(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements of the flattened array (numpy.flatnonzero); `size`
+    and `fill_value` as in `nonzero`."""
+    flat = np.ravel(a) if not isinstance(a, Tracer) else a.ravel()
+    return nonzero(flat, size=size, fill_value=fill_value)[0]
+
+
+def argwhere(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements, one row per element (numpy.argwhere); `size` and
+    `fill_value` as in `nonzero`."""
+    if size is None:
+        return np.transpose(np.asarray(nonzero(a)))
+    from ._shape import stack
+    a_nd = a if isinstance(a, Tracer) else np.asarray(a)
+    if a_nd.ndim == 0:
+        a_nd = a_nd.reshape(1)
+    return stack(nonzero(a_nd, size=size, fill_value=fill_value), axis=1)
