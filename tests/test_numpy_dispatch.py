@@ -179,6 +179,26 @@ CALLS = {
     "ndim": ((lambda m, x: m.ndim(x)), False),
     "shape": ((lambda m, x: m.shape(x)), False),
     "size": ((lambda m, x: m.size(x)), False),
+    # --- complex numbers and numpy.fft
+    "angle": ((lambda m, x: m.angle(x * (1 + 2j) - 1.5j)), True),
+    "fft.fft": ((lambda m, x: m.fft.fft(x)), True),
+    "fft.ifft": ((lambda m, x: m.fft.ifft(x * (1 - 1j), n=5)), True),
+    "fft.rfft": ((lambda m, x: m.fft.rfft(x, n=3)), True),
+    "fft.irfft": ((lambda m, x: m.fft.irfft(x * (1 + 1j), n=5)), True),
+    "fft.hfft": ((lambda m, x: m.fft.hfft(x * (1 + 1j))), True),
+    "fft.ihfft": ((lambda m, x: m.fft.ihfft(x, axis=0)), True),
+    "fft.fft2": ((lambda m, x: m.fft.fft2(x, s=(4, 2))), True),
+    "fft.ifft2": ((lambda m, x: m.fft.ifft2(x)), True),
+    "fft.fftn": ((lambda m, x: m.fft.fftn(x, axes=(0,), norm="ortho")), True),
+    "fft.ifftn": ((lambda m, x: m.fft.ifftn(x * 1j, s=(2, 6), axes=(0, 1))), True),
+    "fft.rfft2": ((lambda m, x: m.fft.rfft2(x, norm="forward")), True),
+    "fft.irfft2": ((lambda m, x: m.fft.irfft2(x * (1 - 2j), s=(3, 5))), True),
+    "fft.rfftn": ((lambda m, x: m.fft.rfftn(x)), True),
+    "fft.irfftn": ((lambda m, x: m.fft.irfftn(x + 0j, axes=(0, 1))), True),
+    "fft.fftshift": ((lambda m, x: m.fft.fftshift(x)), True),
+    "fft.ifftshift": ((lambda m, x: m.fft.ifftshift(x, axes=1)), True),
+    "fft.fftfreq": ((lambda m, x: m.fft.fftfreq(4, d=x[0, 0])), True),
+    "fft.rfftfreq": ((lambda m, x: m.fft.rfftfreq(5, d=x[1, 1])), True),
 }
 
 # Functions of both namespaces that take no array to dispatch on (shapes, dtypes, sizes) or

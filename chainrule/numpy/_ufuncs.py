@@ -131,6 +131,31 @@ def imag(val, /):
     return bind(P.imag_p, _arr(val))
 
 
+def angle(z, deg=False):
+    """The counterclockwise angle of complex values from the positive real axis, as
+    numpy.angle (arctan2(imag, real), in (-pi, pi]).
+
+    Args:
+      z: the values (real inputs give 0 or pi).
+      deg: give degrees instead of radians.
+    Returns:
+      The angles (real dtype). Derivatives: d angle = Im(dz / z); at z = 0, where the angle
+      jumps, and for real inputs (piecewise constant) the derivative is taken as 0.
+
+    >>> angle(np.array([1j, -1.0]))
+    array([1.57079633, 3.14159265])
+    """
+    z = _arr(z)
+    if _dtype(z).kind == "c":
+        zero = equal(z, 0)
+        safe = where(zero, 1.0, z)
+        a = where(zero, bind(P.stop_gradient_p, arctan2(imag(z), real(z))),
+                  arctan2(imag(safe), real(safe)))
+    else:
+        a = bind(P.stop_gradient_p, arctan2(0, z))
+    return multiply(a, 180.0 / math.pi) if deg else a
+
+
 def positive(x, /):
     """Elementwise +x (a copy for arrays)."""
     return x
