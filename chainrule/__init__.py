@@ -12,6 +12,7 @@ from .transforms.api import (grad, value_and_grad, vjp, jvp, linearize, jacfwd, 
 from .transforms.custom import (custom_jvp, custom_vjp, checkpoint, remat,  # noqa: F401
                                 stop_gradient)
 from .transforms.staging import jit, make_program  # noqa: F401
+from .transforms.complex import wirtinger  # noqa: F401
 from . import ir, compiler, debug  # noqa: F401
 from .debug import pure_callback, ShapeDtypeStruct  # noqa: F401
 from .compiler import export  # noqa: F401

@@ -5,6 +5,9 @@ All of them broadcast like NumPy ufuncs and accept Python scalars, whose dtype i
 broadcast are summed back to the argument's shape by the reverse sweep.
 Subgradient convention at kinks: abs'(0) = 0, sign/floor/... have derivative 0, maximum and
 minimum split the derivative equally (1/2 each) at ties.
+Complex inputs: derivatives of holomorphic functions are f'(z) (principal branches, as NumPy);
+VJPs multiply by the conjugate (the real inner product, docs/complex.md); abs, sign, real,
+imag and conj have their non-holomorphic rules (abs and sign taken as 0 at z = 0).
 """
 from __future__ import annotations
 
@@ -116,7 +119,10 @@ def _pow_d0(ans, x, y):
 def _pow_d1(ans, x, y):
     # d/dy x**y = log(x) * x**y, taken as 0 where x == 0 (the limit from the right for y > 0)
     xz = eq_p(x, 0)
-    return select_p(xz, 0.0, log_p(select_p(xz, 1.0, x)) * ans)
+    base = select_p(xz, 1.0, x)
+    if ans.dtype.kind == "c" and base.dtype.kind != "c":
+        base = convert_c(base, ans.dtype)  # a real base with a complex exponent: complex log
+    return select_p(xz, 0.0, log_p(base) * ans)
 
 
 pow_p = elementwise("power", np.power, 2, derivs=(_pow_d0, _pow_d1))
@@ -214,7 +220,16 @@ sinh_p = _unary("sinh", np.sinh, lambda ans, x: cosh_p(x))
 cosh_p = _unary("cosh", np.cosh, lambda ans, x: sinh_p(x))
 tanh_p = _unary("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans, **_BOUNDED)
 arcsinh_p = _unary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt_p(x * x + 1.0))
-arccosh_p = _unary("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt_p(x * x - 1.0))
+
+
+def _arccosh_d(ans, x):
+    if x.dtype.kind == "c":
+        # the principal branch: sqrt(x - 1) * sqrt(x + 1), not sqrt(x * x - 1)
+        return 1.0 / (sqrt_p(x - 1.0) * sqrt_p(x + 1.0))
+    return 1.0 / sqrt_p(x * x - 1.0)
+
+
+arccosh_p = _unary("arccosh", np.arccosh, _arccosh_d)
 arctanh_p = _unary("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x))
 
 
@@ -266,7 +281,19 @@ polygamma_p = elementwise("polygamma", _polygamma, 1,
 
 # --- no derivative ---------------------------------------------------------------------------------
 
-sign_p = elementwise("sign", np.sign, 1)
+
+
+def _csign_d(t, ans, x):
+    # complex sign(x) = x / |x|: d sign = (t - sign * Re(conj(sign) t)) / |x|, a self-adjoint
+    # map (so the same formula is the VJP); 0 at x = 0. Real sign has derivative 0.
+    if x.dtype.kind != "c":
+        return None
+    r = abs_p(x)
+    zero = eq_p(r, 0)
+    return select_p(zero, 0.0, (t - ans * real_p(conj_p(ans) * t)) / select_p(zero, 1.0, r))
+
+
+sign_p = elementwise("sign", np.sign, 1, jvp_rules=(_csign_d,), vjp_rules=(_csign_d,))
 floor_p = elementwise("floor", np.floor, 1)
 ceil_p = elementwise("ceil", np.ceil, 1)
 trunc_p = elementwise("trunc", np.trunc, 1)

@@ -38,6 +38,11 @@ class PerArg:
         return functools.partial(self.fn, i)
 
 
+def _conj_c(x):
+    """conj(x) for complex x (cotangents pull back through conjugated factors)."""
+    return conj_p(x) if getattr(x, "dtype", None) is not None and x.dtype.kind == "c" else x
+
+
 def _zeros(x):
     return np.zeros(x.shape, x.dtype)
 
@@ -244,7 +249,7 @@ reduce_prod_p = _prim(
     "reduce_prod", _reduce_prod, _reduce_aval(_sum_dtype),
     jvp_rules=(lambda t, ans, x, *, axes: reduce_sum_p(t * _prod_others(x, axes), axes=axes),),
     vjp_rules=(lambda ct, ans, x, *, axes: expand_reduced(ct, x.shape, axes)
-               * _prod_others(x, axes),),
+               * _conj_c(_prod_others(x, axes)),),
     traits=("reduction",))
 reduce_prod_p.batch = _reduce_batch(reduce_prod_p)
 
@@ -336,7 +341,7 @@ cumprod_p = _prim(
     jvp_rules=(lambda t, ans, x, *, axis, reverse:
                ans * cumsum_p(t / x, axis=axis, reverse=reverse),),
     vjp_rules=(lambda ct, ans, x, *, axis, reverse:
-               cumsum_p(ct * ans, axis=axis, reverse=not reverse) / x,))
+               cumsum_p(ct * _conj_c(ans), axis=axis, reverse=not reverse) / _conj_c(x),))
 cumprod_p.batch = _cum_batch(cumprod_p)
 
 # --- concatenate and pad -------------------------------------------------------------------------------
@@ -539,8 +544,8 @@ def _scatter_vjp(i, ct, ans, x, y, *arrays, idx, mode):
         return ct if i == 0 else getitem_p(ct, *arrays, idx=idx)
     if mode == "multiply":
         if i == 0:
-            return scatter_p(ct, y, *arrays, idx=idx, mode="multiply")
-        return getitem_p(ct * x, *arrays, idx=idx)
+            return scatter_p(ct, _conj_c(y), *arrays, idx=idx, mode="multiply")
+        return getitem_p(ct * _conj_c(x), *arrays, idx=idx)
     from .elementwise import eq_p, select_p
     if i == 0:
         return select_p(eq_p(ans, x), ct, 0.0)

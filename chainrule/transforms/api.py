@@ -3,6 +3,9 @@ jvp, linearize, jacfwd, jacrev, hessian, vmap.
 
 Every transform takes and returns pytrees. Inputs that are Python scalars or lists become
 NumPy arrays (float64 by default). Zero derivatives come back as arrays of zeros.
+Complex numbers (docs/complex.md): cotangents are adjoints under the real inner product
+Re(sum(conj(a) * b)), so grad of a real f of complex z is df/dx + i df/dy = 2 df/dconj(z)
+(PyTorch's convention, the conjugate of JAX's); holomorphic=True gives f'(z) as JAX does.
 """
 from __future__ import annotations
 
@@ -99,6 +102,27 @@ def _zeros_like(x):
     return np.zeros(_shape(x), dt)
 
 
+def _conj(x):
+    from ..core import bind
+    from ..prims import conj_p
+    return bind(conj_p, x)
+
+
+def _check_out_dtypes(leaves, name, holomorphic):
+    """jacfwd/jacrev output dtypes, as JAX checks them."""
+    for y in leaves:
+        dt = _dtype(y)
+        if holomorphic and dt.kind != "c":
+            raise TypeError(f"{name} with holomorphic=True requires complex outputs, got "
+                            f"{dt.name}")
+        if not holomorphic and dt.kind == "c" and name == "jacrev":
+            raise TypeError(
+                "jacrev requires real-valued outputs: the derivative of a complex output "
+                "that is not holomorphic is not a complex matrix. Pass holomorphic=True for "
+                "holomorphic functions, use jacfwd for real inputs, cr.wirtinger for the "
+                "Wirtinger derivatives, or vjp directly (docs/complex.md).")
+
+
 def _split_args(args, argnums):
     return [args[i] for i in argnums]
 
@@ -134,7 +158,9 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
       has_aux: when True, fun returns (output, aux) and aux is returned as a third value.
     Returns:
       (out, f_vjp) or (out, f_vjp, aux), where f_vjp(ct) returns a tuple with one cotangent
-      per primal, each of the primal's structure.
+      per primal, each of the primal's structure. With complex values, f_vjp is the adjoint
+      under Re(sum(conj(a) * b)): Re<f_vjp(ct), t> = Re<ct, J t> for every tangent t, so a
+      holomorphic f gives conj(f'(z)) * ct (docs/complex.md).
 
     Example:
       >>> y, f_vjp = vjp(cnp.sin, 0.5); f_vjp(1.0)   # (cos(0.5),)
@@ -199,7 +225,9 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
       argnums: which positional argument(s) to differentiate; an int gives that argument's
         gradient, a tuple gives a tuple of gradients.
       has_aux: fun returns (value, aux); the result is then ((value, aux), grad).
-      holomorphic: fun is holomorphic in complex inputs.
+      holomorphic: fun is holomorphic in complex inputs (and has a complex output): the
+        gradient is then f'(z), as in JAX. Without it, a real output of complex inputs gets
+        df/dx + i df/dy (docs/complex.md).
       allow_int: integer inputs get float0 zero gradients instead of an error.
     Returns:
       A function with fun's signature returning (value, grad).
@@ -224,7 +252,11 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         dt = _dtype(out)
         if dt.kind == "c" and not holomorphic:
             raise TypeError("grad requires a real-valued output; for holomorphic functions "
-                            "use grad(f, holomorphic=True)")
+                            "use grad(f, holomorphic=True), for the Wirtinger derivatives of "
+                            "a complex-valued function cr.wirtinger(f)")
+        if holomorphic and dt.kind != "c":
+            raise TypeError(f"grad with holomorphic=True requires a complex output, got "
+                            f"{dt.name}")
         if dt.kind not in "fc":
             raise TypeError(f"grad requires a floating point output, got {dt.name}")
         value = _unwrap_r(trace, out)
@@ -264,6 +296,9 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         for node, x in zip(leaf_nodes, leaves):
             g = cts[node.idx] if node is not None else None
             grads.append(_zeros_like(x) if g is None else g)
+        if holomorphic:
+            # the cotangent of a holomorphic f at ct = 1 is conj(f'(z)) (see vjp)
+            grads = [_conj(g) for g in grads]
         g_tree = tu.tree_unflatten(tree, grads)
         g_out = g_tree[0] if single else tuple(g_tree)
         if has_aux:
@@ -576,6 +611,13 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         leaves, tree = tu.tree_flatten(dyn)
         leaves = [_as_value(x) for x in leaves]
         _check_diff_inputs(leaves, "jacfwd", holomorphic=holomorphic)
+        if not holomorphic and any(_dtype(x).kind == "c" for x in leaves):
+            raise TypeError(
+                "jacfwd requires real-valued inputs: a tangent basis of real directions "
+                "cannot give the gradient convention for complex inputs. Pass "
+                "holomorphic=True for holomorphic functions, use jacrev (or grad) for "
+                "real-valued functions of complex inputs, cr.wirtinger, or jvp directly "
+                "(docs/complex.md).")
 
         def f_flat(*xs):
             a = _replace_args(args, nums, tu.tree_unflatten(tree, xs))
@@ -593,6 +635,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         else:
             y, jt = res
         y_leaves, y_tree = tu.tree_flatten(y)
+        _check_out_dtypes(y_leaves, "jacfwd", holomorphic)
         jt_leaves = tu.tree_leaves(jt)
         outs = []
         for yl, j in zip(y_leaves, jt_leaves):
@@ -654,12 +697,17 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         res = vjp(f_flat, *leaves, has_aux=has_aux)
         y, f_vjp = res[0], res[1]
         y_leaves, y_tree = tu.tree_flatten(y)
+        _check_out_dtypes(y_leaves, "jacrev", holomorphic)
         basis, m = _std_basis(y_leaves)
 
         def pull(*cts):
             return f_vjp(tu.tree_unflatten(y_tree, list(cts)))
 
-        grads = vmap(pull)(*basis) if m else [np.zeros((0,) + _shape(x)) for x in leaves]
+        grads = vmap(pull)(*basis) if m else [np.zeros((0,) + _shape(x), _dtype(x))
+                                              for x in leaves]
+        if holomorphic:
+            # row k of the VJP basis is conj(J[k, :]) (see vjp)
+            grads = [_conj(g) for g in grads]
         outs, start = [], 0
         for yl in y_leaves:
             s = int(np.prod(_shape(yl), dtype=np.int64))
