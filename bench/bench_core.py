@@ -23,17 +23,15 @@ Run from the repository root, as the README says:
 
 from __future__ import annotations
 
-import argparse
-import gc
-import os
-import platform
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import (import_autograd, import_chainrule, import_jax, import_torch,  # noqa: E402
+                     parse_args, print_header, run_workload, verdict)
 
 W1_SIZE = 10
 W1_ITERATIONS = 25
@@ -41,63 +39,6 @@ W2_N = 10_000
 W2_D = 100
 W1_TARGETS = "chainrule <= 0.5 x autograd and chainrule <= 1.0 x PyTorch eager"
 W2_TARGETS = "chainrule <= 1.15 x hand-written NumPy"
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-# ---------------------------------------------------------------------------------------------
-# Optional imports: each returns (module-ish object or None, message for the table).
-
-
-def import_chainrule():
-    """Import chainrule and chainrule.numpy, from the installed package or this checkout."""
-    try:
-        import chainrule as cr
-        import chainrule.numpy as cnp
-    except ImportError as first_error:
-        repo_root = str(Path(__file__).resolve().parent.parent)
-        if repo_root in sys.path:
-            return None, f"import failed: {type(first_error).__name__}: {first_error}"
-        sys.path.insert(0, repo_root)
-        try:
-            import chainrule as cr
-            import chainrule.numpy as cnp
-        except Exception as error:  # the core may be half-written: report, never crash
-            return None, f"import failed: {type(error).__name__}: {error}"
-    except Exception as error:
-        return None, f"import failed: {type(error).__name__}: {error}"
-    if not hasattr(cr, "grad"):
-        return None, "import failed: chainrule has no `grad` yet"
-    return (cr, cnp), getattr(cr, "__version__", "checkout")
-
-
-def import_autograd():
-    try:
-        import autograd
-        import autograd.numpy as anp
-    except ImportError:
-        return None, "not installed"
-    from importlib.metadata import version
-
-    return (autograd, anp), version("autograd")
-
-
-def import_jax():
-    try:
-        import jax
-    except ImportError:
-        return None, "not installed"
-    jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-
-    return (jax, jnp), jax.__version__
-
-
-def import_torch():
-    try:
-        import torch
-    except ImportError:
-        return None, "not installed"
-    return torch, torch.__version__
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,169 +176,17 @@ def make_w2_impls(libs: dict, X: np.ndarray, y: np.ndarray) -> dict[str, Callabl
 
 
 # ---------------------------------------------------------------------------------------------
-# Timing.
-
-
-def choose_loops(fn: Callable, arg, round_seconds: float, warmup: int) -> int:
-    """Warm fn up, then pick a number of calls that makes one round last about round_seconds."""
-    for _ in range(warmup):
-        fn(arg)
-    loops = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn(arg)
-        elapsed = time.perf_counter() - start
-        if elapsed >= round_seconds / 2 or loops >= 1 << 20:
-            return loops
-        loops *= 2 if elapsed <= 0 else max(2, min(10, int(round_seconds / elapsed)))
-
-
-def time_round(fn: Callable, arg, loops: int) -> float:
-    """Seconds per call over one round of `loops` calls, with the garbage collector paused."""
-    gc.collect()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn(arg)
-        return (time.perf_counter() - start) / loops
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:8.1f} us"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:8.3f} ms"
-    return f"{seconds:8.3f} s "
-
-
-def run_workload(title: str, impls: dict, arg, reference: np.ndarray, args) -> dict[str, float]:
-    """Check each implementation against the reference gradient, time it, print the table.
-
-    Rounds are interleaved (round r of every implementation, then round r + 1), so a change
-    in machine load during the run affects every row alike rather than skewing the ratios.
-    """
-    print(f"\n{title}")
-    header = (
-        f"  {'implementation':<16} {'median/call':>12}  {'chainrule/this':>14}  "
-        f"{'spread':>7}  rel. error"
-    )
-    print(header)
-    print("  " + "-" * (len(header) - 2))
-    notes: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    loops: dict[str, int] = {}
-    for name, impl in impls.items():
-        if isinstance(impl, str):
-            notes[name] = impl
-            continue
-        try:
-            grad = np.asarray(impl(arg), dtype=np.float64)
-            rel_err = float(np.max(np.abs(grad - reference)) / np.max(np.abs(reference)))
-            errors[name] = f"{rel_err:.1e}"
-            loops[name] = choose_loops(impl, arg, args.round_seconds, args.warmup)
-        except Exception as error:  # a broken row must not hide the others
-            notes[name] = f"failed: {type(error).__name__}: {error}"
-    samples: dict[str, list[float]] = {name: [] for name in loops}
-    for _ in range(args.rounds):
-        for name in list(samples):
-            try:
-                samples[name].append(time_round(impls[name], arg, loops[name]))
-            except Exception as error:
-                notes[name] = f"failed: {type(error).__name__}: {error}"
-                del samples[name]
-    results = {name: statistics.median(times) for name, times in samples.items()}
-    base = results.get("chainrule")
-    for name in impls:
-        if name in notes:
-            print(f"  {name:<16} {notes[name]}")
-            continue
-        times = samples[name]
-        spread = (max(times) - min(times)) / results[name]
-        ratio = f"{base / results[name]:14.2f}" if base is not None else f"{'n/a':>14}"
-        print(
-            f"  {name:<16} {format_seconds(results[name]):>12}  {ratio}  "
-            f"{spread:6.0%}  {errors[name]}"
-        )
-    print("  (spread: (slowest - fastest round) / median; large values mean a noisy machine)")
-    return results
-
-
-def verdict(label: str, results: dict[str, float], peer: str, bound: float) -> None:
-    if "chainrule" not in results or peer not in results:
-        print(f"  {label}: not measured (chainrule or {peer} missing)")
-        return
-    ratio = results["chainrule"] / results[peer]
-    status = "MET" if ratio <= bound else "NOT MET"
-    print(f"  {label}: chainrule/{peer} = {ratio:.2f} (target <= {bound:g}) -> {status}")
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def print_header(libs: dict, args) -> None:
-    print("chainrule core benchmark")
-    print(f"  python {platform.python_version()} on {platform.platform()}")
-    print(f"  numpy {np.__version__}")
-    for var in THREAD_VARS:
-        print(f"  {var}={os.environ.get(var, '(unset)')}")
-    unset = [var for var in THREAD_VARS if os.environ.get(var) != "1"]
-    if unset:
-        print(f"  WARNING: {', '.join(unset)} not 1; the README runs with one BLAS thread")
-    coretype = os.environ.get("OPENBLAS_CORETYPE")
-    if coretype is not None:
-        print(
-            f"  WARNING: OPENBLAS_CORETYPE={coretype} is set; the README unsets it "
-            "(env -u OPENBLAS_CORETYPE) so OpenBLAS picks its kernels for this CPU"
-        )
-    else:
-        print("  OPENBLAS_CORETYPE is unset")
-    try:
-        from threadpoolctl import threadpool_info
-
-        for pool in threadpool_info():
-            print(
-                f"  threadpool: {pool.get('internal_api')} {pool.get('version')} "
-                f"threads={pool.get('num_threads')}"
-            )
-    except ImportError:
-        pass
-    for name, (module, message) in libs.items():
-        detail = message if module is None else f"version {message}"
-        print(f"  {name}: {detail}")
-    if libs["torch"][0] is not None:
-        print(f"  torch threads: {libs['torch'][0].get_num_threads()}")
-    print(f"  timing: {args.rounds} rounds, each >= ~{args.round_seconds:g} s, median per call")
-    print("targets:")
-    print(f"  W1: {W1_TARGETS}")
-    print(f"  W2: {W2_TARGETS}")
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer and shorter rounds")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.rounds, args.round_seconds, args.warmup = 3, 0.05, 2
-    else:
-        args.rounds, args.round_seconds, args.warmup = 7, 0.2, 5
-    return args
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+    args = parse_args(__doc__.splitlines()[0], argv)
     libs = {
         "chainrule": import_chainrule(),
         "autograd": import_autograd(),
         "jax": import_jax(),
         "torch": import_torch(),
     }
-    print_header(libs, args)
+    print_header("chainrule core benchmark", libs, args, {"W1": W1_TARGETS, "W2": W2_TARGETS})
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=W1_SIZE)
