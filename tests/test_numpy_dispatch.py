@@ -199,6 +199,47 @@ CALLS = {
     "fft.ifftshift": ((lambda m, x: m.fft.ifftshift(x, axes=1)), True),
     "fft.fftfreq": ((lambda m, x: m.fft.fftfreq(4, d=x[0, 0])), True),
     "fft.rfftfreq": ((lambda m, x: m.fft.rfftfreq(5, d=x[1, 1])), True),
+    # --- sorting, searching and statistics (NaNs where x > 1.5)
+    "partition": ((lambda m, x: m.partition(x, 1, axis=1)[:, 1]), True),
+    "argpartition": ((lambda m, x: m.argpartition(x, 2, axis=0)[2]), False),
+    "median": ((lambda m, x: m.median(x, axis=1)), True),
+    "percentile": ((lambda m, x: m.percentile(x, [30.0, 75.0], axis=0)), True),
+    "quantile": ((lambda m, x: m.quantile(x, 0.4, method="hazen")), True),
+    "nanmedian": ((lambda m, x: m.nanmedian(m.where(x > 1.5, np.nan, x), axis=0)), True),
+    "nanpercentile": ((lambda m, x: m.nanpercentile(m.where(x > 1.5, np.nan, x), 40.0,
+                                                    axis=1)), True),
+    "nanquantile": ((lambda m, x: m.nanquantile(m.where(x > 1.5, np.nan, x), [0.2, 0.9])),
+                    True),
+    "nansum": ((lambda m, x: m.nansum(m.where(x > 1.5, np.nan, x), axis=0)), True),
+    "nanprod": ((lambda m, x: m.nanprod(m.where(x > 1.5, np.nan, x), axis=1)), True),
+    "nanmean": ((lambda m, x: m.nanmean(m.where(x > 1.5, np.nan, x), axis=1)), True),
+    "nanvar": ((lambda m, x: m.nanvar(m.where(x > 1.5, np.nan, x), axis=1, ddof=1)), True),
+    "nanstd": ((lambda m, x: m.nanstd(m.where(x > 1.5, np.nan, x))), True),
+    "nanmax": ((lambda m, x: m.nanmax(m.where(x > 1.5, np.nan, x), axis=0)), True),
+    "nanmin": ((lambda m, x: m.nanmin(m.where(x > 1.5, np.nan, x), axis=1)), True),
+    "nanargmax": ((lambda m, x: m.nanargmax(m.where(x > 1.5, np.nan, x), axis=0)), False),
+    "nanargmin": ((lambda m, x: m.nanargmin(m.where(x > 1.5, np.nan, x))), False),
+    "nancumsum": ((lambda m, x: m.nancumsum(m.where(x > 1.5, np.nan, x), axis=1)), True),
+    "nancumprod": ((lambda m, x: m.nancumprod(m.where(x > 1.5, np.nan, x))), True),
+    "diff": ((lambda m, x: m.diff(x, axis=0)), True),
+    "ediff1d": ((lambda m, x: m.ediff1d(x, to_end=[1.0])), True),
+    "gradient": ((lambda m, x: m.gradient(x, 0.5, edge_order=2)), True),
+    "trapezoid": ((lambda m, x: m.trapezoid(x, dx=0.2)), True),
+    "interp": ((lambda m, x: m.interp(x, [0.4, 1.0, 1.3, 2.2], [1.0, -1.0, 0.5, 2.0])), True),
+    "polyval": ((lambda m, x: m.polyval([1.0, -2.0, 0.5], x)), True),
+    "convolve": ((lambda m, x: m.convolve(x[0], x[1, :3])), True),
+    "correlate": ((lambda m, x: m.correlate(x[0], x[1, :2], "full")), True),
+    "cov": ((lambda m, x: m.cov(x)), True),
+    "corrcoef": ((lambda m, x: m.corrcoef(x, rowvar=False)), True),
+    "cross": ((lambda m, x: m.cross(x[:, :3], x[:, 1:])), True),
+    "count_nonzero": ((lambda m, x: m.count_nonzero(x > 1.0, axis=0)), False),
+    "histogram": ((lambda m, x: m.histogram(x, bins=3, range=(0.5, 2.0), weights=x)), True),
+    "histogram_bin_edges": ((lambda m, x: m.histogram_bin_edges(x, bins=4)), True),
+    "searchsorted": ((lambda m, x: m.searchsorted([0.7, 1.1, 1.6], x)), False),
+    "digitize": ((lambda m, x: m.digitize(x, [0.7, 1.1, 1.6], right=True)), False),
+    "unique": ((lambda m, x: m.unique(m.floor(x * 2))), False),
+    "bincount": ((lambda m, x: m.bincount(m.floor(x * 2).astype(np.int64).ravel(),
+                                          weights=x.ravel())), True),
 }
 
 # Functions of both namespaces that take no array to dispatch on (shapes, dtypes, sizes) or
@@ -221,7 +262,7 @@ EXEMPT = {
 
 # Output shape depends on the values: these work eagerly and under grad/jvp (concrete values)
 # and raise a clear ConcretizationError under jit and vmap.
-VALUE_SHAPED = {"nonzero", "flatnonzero", "argwhere"}
+VALUE_SHAPED = {"nonzero", "flatnonzero", "argwhere", "unique", "bincount"}
 
 
 def _shared_names():
