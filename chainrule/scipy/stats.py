@@ -1,1 +1,0 @@
-"""chainrule.scipy.stats (being written)."""

@@ -1,0 +1,37 @@
+"""chainrule.scipy.stats: probability distributions with SciPy's names, signatures and values,
+differentiable (forward and reverse mode, any order) in the data and the parameters,
+batchable (vmap) and compilable (jit).
+
+    >>> from chainrule.scipy.stats import norm
+    >>> norm.logpdf(x, loc=mu, scale=sigma)          # as scipy.stats.norm.logpdf
+    >>> cr.grad(lambda mu: norm.logpdf(x, mu, 2.0).sum())(0.3)
+    >>> norm(loc=mu, scale=sigma).cdf(x)              # frozen, as in SciPy
+
+Contract:
+- Univariate distributions take (data, *shape parameters, loc=0[, scale=1]), positionally or
+  by name, broadcasting, and offer the methods in their `methods` attribute:
+  continuous: logpdf, pdf, cdf, logcdf, sf, logsf (and ppf, isf where the inverse is
+  elementary or an ndtri); discrete: logpmf, pmf, cdf, logcdf, sf, logsf.
+- SciPy's values at the edges: -inf log-density outside the support, 0/1 cdf below/above it,
+  nan for invalid parameters (scale <= 0, a shape outside its domain) and nan data.
+- The dtype follows NumPy promotion with a weak Python float (float32 stays float32; SciPy
+  always returns float64). Complex arguments raise TypeError.
+- Derivatives are finite wherever the value is finite: masked entries (outside the support,
+  invalid parameters) contribute zero, never nan. Discrete distributions are differentiable in
+  their float parameters, not in the integer data.
+- Everything is composed from chainrule.numpy and chainrule.scipy.special; there are no
+  stats-specific primitives.
+- Not provided: random sampling (rvs), fitting, moments other than those listed per
+  distribution, and ppf/isf for t, gamma, chi2, beta, truncnorm and the discrete
+  distributions (their inverses need inverse incomplete gamma/beta functions).
+"""
+from ._base import Frozen
+from ._elementary import laplace, logistic, cauchy, expon, uniform
+from ._normal import norm, lognorm, truncnorm
+from ._gammabeta import t, gamma, chi2, beta
+from ._discrete import poisson, bernoulli, binom
+from ._multivariate import multivariate_normal, dirichlet
+
+__all__ = ["norm", "multivariate_normal", "dirichlet", "t", "gamma", "beta", "poisson", "bernoulli", "binom",
+           "laplace", "logistic", "cauchy", "expon", "uniform", "chi2", "lognorm", "truncnorm",
+           "Frozen"]
