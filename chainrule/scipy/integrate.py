@@ -36,6 +36,7 @@ import numpy as np
 from .. import lax
 from .. import numpy as cnp
 from .. import tree_util as tu
+from ..compiler import options as compiler_options
 from ..core import Primitive, ShapedArray, Tracer, bind, get_aval
 from ..ir.program import eval_program
 from ..lax_control import _as_leaf, _runner, _stage_user, _vmap_program
@@ -62,6 +63,13 @@ _B = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
 _E = (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40)
 
 _SAFETY, _MIN_FACTOR, _MAX_FACTOR = 0.9, 0.2, 10.0
+
+
+def _unfused():
+    # Programs that the rules vmap are built without `fused` equations: the batching of a
+    # fused equation is cached by batch axes only (not the batch size), so one program
+    # batched at two sizes (e.g. jacfwd over jacrev) would reuse the wrong one.
+    return compiler_options.using(fusion=False)
 
 
 def _rms(x, n_err):
@@ -183,13 +191,15 @@ def _solver_program(func_program, n_times, rtol, atol, mxstep, hmax, n_err, leve
             axes, size = levels[-1]
             inner = _solver_program(func_program, n_times, rtol, atol, mxstep, hmax, n_err,
                                     levels[:-1])
-            prog = _vmap_program(inner, axes, size)
+            with _unfused():
+                prog = _vmap_program(inner, axes, size)
         else:
             def solver(*ops):
                 *ps, y0, ts = ops
                 return list(_solve(_fun_of(func_program, ps), y0, ts, rtol=rtol, atol=atol,
                                    mxstep=mxstep, hmax=hmax, n_err=n_err))
-            prog = _finish(stage_flat(solver, _base_avals(func_program, n_times)))
+            with _unfused():
+                prog = _finish(stage_flat(solver, _base_avals(func_program, n_times)))
         func_program._cache[key] = prog
     return prog
 
@@ -254,7 +264,9 @@ def _tangent_program(func_program, nz):
             return [cnp.concatenate([fy, dy])]
 
         w_aval = ShapedArray((2 * n,), y_aval.dtype)
-        prog = _finish(stage_flat(dyn, p_avals + [p_avals[i] for i in idx] + [w_aval, t_aval]))
+        with _unfused():
+            prog = _finish(stage_flat(dyn, p_avals + [p_avals[i] for i in idx]
+                                      + [w_aval, t_aval]))
         func_program._cache[key] = prog
     return prog
 
@@ -326,7 +338,8 @@ def _adjoint_program(func_program, fp):
             return [cnp.concatenate(parts)]
 
         z_aval = ShapedArray((2 * n + m,), dt)
-        prog = _finish(stage_flat(dyn, p_avals + [z_aval, t_aval]))
+        with _unfused():
+            prog = _finish(stage_flat(dyn, p_avals + [z_aval, t_aval]))
         func_program._cache[key] = prog
     return prog
 
@@ -540,7 +553,8 @@ def odeint(func: Callable, y0, t, *args, rtol: float = 1.4e-8, atol: float = 1.4
         return cnp.concatenate(flat)
 
     in_avals = [get_aval(x) for x in a_leaves] + [ShapedArray((n,), dt), ShapedArray((), dt)]
-    prog, consts, _ = _stage_user(func, in_avals, call, "odeint func")
+    with _unfused():
+        prog, consts, _ = _stage_user(func, in_avals, call, "odeint func")
     ys = bind(odeint_p, *consts, *a_leaves, y_flat, ts, func_program=prog, rtol=rtol,
               atol=atol, mxstep=mxstep, hmax=hmax, n_err=n, levels=())
     return unflatten_rows(ys, (n_t,))
