@@ -106,6 +106,57 @@ def test_unary_nondifferentiable_on_complex(name):
     np.testing.assert_array_equal(g, np.zeros_like(Z))
 
 
+def _complex_elementwise_prims():
+    """Every elementwise primitive of chainrule.prims.elementwise whose impl NumPy/SciPy
+    evaluates on complex arguments (those without a complex loop raise TypeError there,
+    as in NumPy), with its arity."""
+    import chainrule.prims as P
+    out = []
+    for p in P.ALL:
+        if p.module != "chainrule.prims.elementwise" or "elementwise" not in p.traits:
+            continue
+        n = len(p.jvp_rules)
+        try:
+            with np.errstate(all="ignore"):
+                p.impl(*[Z, W, Z * W][:n])
+        except TypeError:
+            continue
+        if any(r is not None for r in p.jvp_rules):
+            out.append(pytest.param(p, n, id=p.name))
+    return out
+
+
+# digamma evaluates on complex numbers, but its derivative (SciPy's polygamma) does not
+NO_COMPLEX_DERIVATIVE = {"digamma"}
+
+
+@pytest.mark.parametrize("prim,n", _complex_elementwise_prims())
+def test_every_elementwise_primitive_on_complex_inputs(prim, n):
+    args = [Z, W, Z * W][:n]
+    diff = [i for i, r in enumerate(prim.jvp_rules) if r is not None]
+
+    def f(*vals):
+        full = list(args)
+        for i, v in zip(diff, vals):
+            full[i] = v
+        return prim(*full)
+    if prim.name in NO_COMPLEX_DERIVATIVE:
+        with pytest.raises(TypeError):
+            cr.jvp(f, [args[i] for i in diff], [args[i] for i in diff])
+        return
+    check_grads(f, [args[i] for i in diff], order=2, modes=("fwd", "rev"))
+
+
+def test_functions_without_complex_loops_raise_like_numpy():
+    for name in ["logaddexp", "arctan2", "hypot", "fmod", "floor", "cbrt"]:
+        f = getattr(cnp, name)
+        args = (Z, W) if name in ("logaddexp", "arctan2", "hypot", "fmod") else (Z,)
+        with pytest.raises(TypeError):
+            getattr(np, name)(*args)
+        with pytest.raises(TypeError):
+            f(*args)
+
+
 def _binary_args(name, kinds):
     a = Z if kinds[0] == "c" else X
     b = W if kinds[1] == "c" else X[::-1]

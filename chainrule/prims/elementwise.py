@@ -167,6 +167,8 @@ def _logaddexp(x1, x2):
         m = np.maximum(x1, x2)
         with np.errstate(invalid="ignore"):
             d = np.abs(np.subtract(x1, x2))
+    if m.dtype.kind == "c":
+        return np.logaddexp(x1, x2)  # NumPy has no complex loop: its TypeError
     out = m + np.log1p(np.exp(-d))
     if np.isnan(np.add.reduce(out, axis=None)):
         # both infinite with the same sign give NaN above; the answer is then m (which is
