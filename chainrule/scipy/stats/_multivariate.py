@@ -3,7 +3,8 @@
 multivariate_normal: x has the components on its last axis; cov may be a scalar (times the
 identity), a vector (the diagonal) or a matrix. A full matrix is factored by Cholesky
 (logdet = 2 sum log diag L, Mahalanobis term by a triangular solve), which is stable and
-differentiable for positive definite cov; allow_singular=True follows SciPy's
+differentiable for positive definite cov (which is symmetrized, (cov + cov^T) / 2, as in
+JAX, so that its gradient is the symmetric matrix of the textbook formula); allow_singular=True follows SciPy's
 pseudo-inverse/pseudo-determinant (eigh, eigenvalues above SciPy's cutoff), with -inf off the
 support subspace. As an extension over SciPy, mean (..., d) and cov (..., d, d) may carry
 leading batch dimensions, broadcasting against x.
@@ -110,6 +111,7 @@ class multivariate_normal_gen:
             maha = cnp.sum(dev * dev / c, axis=-1)
             out = -0.5 * (dim * _LOG_2PI + cnp.sum(cnp.log(c), axis=-1) + maha)
             return cnp.where(valid, out, NAN)
+        cov = _symmetrize(cov)
         if allow_singular:
             s, u = cnp.linalg.eigh(cov)
             return _pseudo_logpdf(s, cnp.matmul(dev[..., None, :], u)[..., 0, :])
@@ -175,7 +177,7 @@ class multivariate_normal_gen:
             logdet = cnp.where(cnp.all(cov > 0, axis=-1),
                                cnp.sum(cnp.log(cnp.where(cov > 0, cov, 1.0)), axis=-1), NAN)
         else:
-            L = cnp.linalg.cholesky(cov)
+            L = cnp.linalg.cholesky(_symmetrize(cov))
             logdet = 2.0 * cnp.sum(cnp.log(cnp.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
         return _squeeze(0.5 * (dim * (_LOG_2PI + 1.0) + logdet))
 
@@ -195,6 +197,12 @@ def _pseudo_logpdf(s, proj):
     resid = cnp.sum(cnp.where(keep, 0.0, proj * proj), axis=-1)
     out = cnp.where(resid < eps * eps, -0.5 * (rank * _LOG_2PI + log_pdet + maha), -INF)
     return cnp.where(cnp.min(s, axis=-1) < -eps, NAN, out)
+
+
+def _symmetrize(c):
+    """(c + c^T) / 2: the value of a symmetric cov is unchanged, and its gradient is the
+    symmetric one (as for a function of a symmetric matrix), not one triangle's."""
+    return 0.5 * (c + cnp.swapaxes(c, -1, -2))
 
 
 def _diag(v):
