@@ -59,7 +59,7 @@ def fd_wirtinger(f, z, eps=1e-6):
     return dz, dzb
 
 
-# --- elementwise operations on complex inputs ------------------------------------------------------
+# --- elementwise operations on complex inputs -----------------------------------------------------
 
 UNARY = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "square",
          "reciprocal", "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
@@ -282,7 +282,7 @@ def test_complex64_stays_complex64():
     assert cr.wirtinger(lambda z: cnp.sum(z * z))(z)[0].dtype == np.complex64
 
 
-# --- holomorphic ------------------------------------------------------------------------------------
+# --- holomorphic ----------------------------------------------------------------------------------
 
 HOLO = {
     "square": (lambda z: z ** 2, lambda z: 2 * z),
@@ -345,7 +345,7 @@ def test_holomorphic_and_complex_errors():
     np.testing.assert_allclose(J, np.diag(1j * np.exp(1j * X)), atol=1e-12)
 
 
-# --- wirtinger ----------------------------------------------------------------------------------------
+# --- wirtinger ------------------------------------------------------------------------------------
 
 CLOSED = {
     "z zbar": (lambda z: z * cnp.conj(z), lambda z: (np.conj(z), z)),
@@ -445,7 +445,7 @@ def test_wirtinger_errors():
         cr.wirtinger(3)
 
 
-# --- angle and complex sign -------------------------------------------------------------------------
+# --- angle and complex sign -----------------------------------------------------------------------
 
 
 def test_angle_values():

@@ -158,7 +158,7 @@ def test_round_trips():
                                    np.fft.ihfft(np.fft.hfft(XC[:, :4], n)), atol=1e-12)
 
 
-# --- 3. derivatives --------------------------------------------------------------------------------
+# --- 3. derivatives -------------------------------------------------------------------------------
 
 GRAD_CASES = [
     ("fft", XC, dict()), ("fft", XR, dict(n=4, norm="ortho")), ("fft", XC, dict(n=9)),
@@ -287,7 +287,7 @@ def test_higher_order_and_composed_transforms():
     np.testing.assert_allclose(H, fd, atol=1e-6)
 
 
-# --- 4. vmap, jit, plain NumPy ---------------------------------------------------------------------
+# --- 4. vmap, jit, plain NumPy --------------------------------------------------------------------
 
 BATCH_CASES = [
     ("fft", dict(n=5)), ("ifft", dict(axis=0, norm="ortho")), ("rfft", dict(n=7)),

@@ -172,7 +172,7 @@ def _one_axis(a, n, axis, default):
     return x, [ax], [_length(default(m) if n is None else n)]
 
 
-# --- one-dimensional transforms --------------------------------------------------------------------
+# --- one-dimensional transforms -------------------------------------------------------------------
 
 
 def fft(a, n=None, axis=-1, norm=None, out=None):
@@ -284,7 +284,7 @@ def ihfft(a, n=None, axis=-1, norm=None, out=None):
     return bind(P.conj_p, _r2c(x, axes, lengths, _SWAP[_norm(norm)], "ihfft"))
 
 
-# --- n-dimensional transforms ------------------------------------------------------------------------
+# --- n-dimensional transforms ---------------------------------------------------------------------
 
 
 def fftn(a, s=None, axes=None, norm=None, out=None):
