@@ -269,9 +269,12 @@ def _quiet(f, *args):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_value_vs_numpy(case):
     got = _quiet(case.fn, cnp, case.x)
-    for leaf in _leaves(got):
-        assert isinstance(leaf, (np.ndarray, np.generic)), type(leaf)
-    _same(got, _expected(case, case.x), case.tol, case.id)
+    want = _expected(case, case.x)
+    for g, w in zip(_leaves(got), _leaves(want)):
+        # arrays where NumPy gives arrays, NumPy scalars where it gives scalars
+        assert isinstance(g, np.ndarray) == isinstance(w, np.ndarray), (type(g), type(w))
+        assert isinstance(g, (np.ndarray, np.generic)), type(g)
+    _same(got, want, case.tol, case.id)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -342,3 +345,564 @@ def test_plain_numpy_code_under_grad(case):
     assert np.any(g_np != 0), f"{case.id}: gradient identically zero"
     if np.isnan(case.x).any():
         assert np.all(g_np[np.isnan(case.x)] == 0), "gradient at NaN entries must be 0"
+
+
+# --- 3. targeted tests ---------------------------------------------------------------------------
+
+_METHODS = ["inverted_cdf", "averaged_inverted_cdf", "closest_observation",
+            "interpolated_inverted_cdf", "hazen", "weibull", "linear", "median_unbiased",
+            "normal_unbiased", "lower", "higher", "midpoint", "nearest"]
+_SMOOTH_METHODS = ["linear", "hazen", "weibull", "median_unbiased", "normal_unbiased",
+                   "interpolated_inverted_cdf"]
+_QGRID = np.array([0.0, 0.01, 0.1, 0.125, 0.25, 1 / 3, 0.5, 0.6, 2 / 3, 0.75, 0.99, 1.0])
+
+
+@pytest.mark.parametrize("name", ["quantile", "percentile", "nanquantile", "nanpercentile"])
+@pytest.mark.parametrize("method", _METHODS)
+def test_every_quantile_method_matches_numpy(name, method):
+    """Every method, slice lengths 1..6 (exact hits, q = 0 and 1), float64/float32/int data,
+    strong and weak q dtypes; NaN rows (all-NaN too) for the nan variants."""
+    rng = np.random.default_rng(5)
+    scale = 100 if "percentile" in name else 1
+    for n in (1, 2, 4, 5):
+        x = rng.standard_normal((3, n))
+        if name.startswith("nan") and n > 1:
+            x[0, 0] = x[2, n // 2] = np.nan
+            x[1] = np.nan
+        for data in (x, x.astype(np.float32), rng.integers(-5, 5, (2, n))):
+            for q in (_QGRID, _QGRID.astype(np.float32), 0.3, 1):
+                q = q * scale if not isinstance(q, int) else q * scale
+                want = _quiet(getattr(np, name), data, q, 1, None, False, method)
+                got = _quiet(getattr(cnp, name), data, q, 1, None, False, method)
+                tol = 1e-6 if np.float32 in (data.dtype, np.asarray(q).dtype) else 1e-13
+                _same(got, want, tol, f"{name} {method} n={n} {data.dtype} q={q!r}")
+
+
+@pytest.mark.parametrize("method", _SMOOTH_METHODS)
+def test_quantile_differentiable_in_q(method):
+    x = np.random.default_rng(2).permutation(20).reshape(4, 5) * 0.1 + 0.01
+    q = np.array([0.23, 0.52, 0.81])   # interior for every method (no clamping at the ends)
+    check_grads(lambda q: cnp.quantile(x, q, axis=1, method=method), (q,), order=2)
+    check_grads(lambda x, q: cnp.nanquantile(x, q, axis=0, method=method), (x, q), order=2)
+    check_grads(lambda q: cnp.percentile(x, q, method=method), (q * 100,), order=2)
+    for f in (cnp.quantile, cnp.nanquantile):
+        g = cr.grad(lambda q: f(x, q, axis=1, method=method).sum())(q)
+        assert np.all(g != 0)
+        # a traced q (sorting instead of partitioning) under jit and vmap
+        np.testing.assert_allclose(cr.jit(lambda x, q: f(x, q, axis=1, method=method))(x, q),
+                                   f(x, q, axis=1, method=method), rtol=1e-13)
+        np.testing.assert_allclose(cr.vmap(lambda q: f(x, q, axis=1, method=method))(q),
+                                   np.stack([f(x, qi, axis=1, method=method) for qi in q]),
+                                   rtol=1e-13)
+        np.testing.assert_allclose(
+            cr.jit(cr.grad(lambda q: f(x, q, axis=1, method=method).sum()))(q), g, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", sorted(set(_METHODS) - set(_SMOOTH_METHODS)))
+def test_discrete_quantile_methods_are_constant_in_q(method):
+    x = np.random.default_rng(2).permutation(20).reshape(4, 5) * 0.1
+    q = np.array([0.13, 0.52, 0.81])
+    g = cr.grad(lambda q: cnp.quantile(x, q, axis=1, method=method).sum())(q)
+    assert np.array_equal(g, np.zeros(3))
+    gx = cr.grad(lambda x: cnp.quantile(x, q, axis=1, method=method).sum())(x)
+    assert gx.sum() == pytest.approx(12.0)  # each quantile is a gather (or a mean of two)
+
+
+def _check_partition(p, x, kth, axis):
+    xs = np.sort(x, axis=axis)
+    p, xm, xsm = (np.moveaxis(np.asarray(a), axis, -1) for a in (p, x, xs))
+    np.testing.assert_array_equal(np.sort(p, axis=-1), xsm)           # a permutation
+    for k in np.atleast_1d(kth):
+        k = k % x.shape[axis]
+        np.testing.assert_array_equal(p[..., k], xsm[..., k])         # the kth value in place
+        assert np.all(p[..., :k] <= p[..., k:k + 1])                   # smaller before
+        assert np.all(p[..., k + 1:] >= p[..., k:k + 1])               # larger after
+
+
+@pytest.mark.parametrize("kth,axis", [(0, 0), (2, 1), (-1, -1), ((1, 3), 2), ([0, 2, 4], -1)])
+def test_partition_contract(kth, axis):
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 4, (3, 4, 5)).astype(np.float64)   # many ties
+    _check_partition(cnp.partition(x, kth, axis=axis), x, kth, axis)
+    _check_partition(cr.jit(lambda x: cnp.partition(x, kth, axis=axis))(x), x, kth, axis)
+    idx = cnp.argpartition(x, kth, axis=axis)
+    assert idx.dtype == np.intp
+    _check_partition(np.take_along_axis(x, idx, axis=axis), x, kth, axis)
+    b = cr.vmap(lambda x: cnp.partition(x, kth, axis=axis - 1 if axis > 0 else axis))(x)
+    for i in range(3):
+        _check_partition(b[i], x[i], kth, axis - 1 if axis > 0 else axis)
+    # the derivative follows the permutation
+    g = cr.grad(lambda x: (cnp.partition(x, kth, axis=axis) * np.arange(5.0)[:x.shape[-1]]
+                           ).sum())(X3)
+    assert sorted(np.unique(g).tolist()) == list(range(5))
+
+
+def test_partition_flattened_and_errors():
+    _check_partition(cnp.partition(X2, 5, axis=None), X2.ravel(), 5, 0)
+    with pytest.raises(ValueError, match="out of bounds"):
+        cnp.partition(X2, 6)
+    with pytest.raises(ValueError, match="out of bounds"):
+        cnp.argpartition(X2, -7)
+    with pytest.raises(TypeError, match="integer"):
+        cnp.partition(X2, 1.5)
+    with pytest.raises(ValueError, match="introselect"):
+        cnp.partition(X2, 1, kind="quicksort")
+    with pytest.raises(ConcretizationError, match="kth"):
+        cr.jit(lambda x, k: cnp.partition(x, k))(X2, 2)
+
+
+def test_sort_and_argsort_on_any_axis_with_ties():
+    x = np.random.default_rng(6).integers(0, 3, (3, 4, 5)).astype(np.float64)
+    for axis in (0, 1, 2, -1, -2, None):
+        _same(cnp.sort(x, axis=axis), np.sort(x, axis=axis), 0, f"sort {axis}")
+        _same(cnp.argsort(x, axis=axis), np.argsort(x, axis=axis, kind="stable"), 0,
+              f"argsort {axis}")
+        _same(cr.jit(lambda x: cnp.sort(x, axis=axis))(x), np.sort(x, axis=axis), 0, "jit")
+    for b in (0, 1, 2):
+        got = cr.vmap(lambda x: cnp.sort(x, axis=0), in_axes=b)(X3)
+        want = np.stack([np.sort(np.take(X3, i, axis=b), axis=0) for i in range(X3.shape[b])])
+        _same(got, want, 0, f"vmap sort in_axes={b}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.int32, np.bool_])
+def test_dtypes_follow_numpy(dtype):
+    x = (X2 * 3).astype(dtype)
+    calls = [lambda m: m.median(x, axis=0), lambda m: m.quantile(x, 0.3),
+             lambda m: m.percentile(x, np.float32(40.0), axis=1),
+             lambda m: m.nanmedian(x), lambda m: m.nansum(x, axis=1),
+             lambda m: m.nanmean(x), lambda m: m.nanvar(x, axis=0), lambda m: m.nanmax(x),
+             lambda m: m.nanprod(x[:, :2], axis=1), lambda m: m.nancumsum(x),
+             lambda m: m.diff(x, axis=0), lambda m: m.gradient(x, axis=1),
+             lambda m: m.trapezoid(x), lambda m: m.interp(x, XP, FP),
+             lambda m: m.cov(x), lambda m: m.corrcoef(x), lambda m: m.count_nonzero(x),
+             lambda m: m.histogram(x, bins=3), lambda m: m.searchsorted(XP, x),
+             lambda m: m.convolve(x[0], x[1]), lambda m: m.polyval(x[0], 2.0),
+             lambda m: m.ediff1d(x), lambda m: m.cross(x[:, :3], x[:, 3:])]
+    if dtype is np.bool_:
+        calls = calls[:2] + calls[3:5] + calls[10:11] + calls[16:18]
+    for i, call in enumerate(calls):
+        try:
+            want = _quiet(call, np)
+        except TypeError:
+            with pytest.raises(TypeError):
+                _quiet(call, cnp)
+            continue
+        _same(_quiet(call, cnp), want, 1e-6 if dtype is np.float32 else 1e-12,
+              f"call {i} {np.dtype(dtype)}")
+
+
+def test_values_with_ties_and_infinities():
+    x = np.array([[1.0, 2.0, 2.0, 2.0, 5.0], [np.inf, -np.inf, 0.0, np.inf, 1.0]])
+    for call in [lambda m: m.median(x, axis=1), lambda m: m.quantile(x, Q3, axis=1),
+                 lambda m: m.percentile(x, 100.0, axis=1), lambda m: m.unique(x),
+                 lambda m: m.nanmax(x, axis=1), lambda m: m.sort(x, axis=1),
+                 lambda m: m.quantile(x, [0.0, 0.5, 1.0], axis=1, method="midpoint"),
+                 lambda m: m.nanquantile(x, 0.9, axis=1), lambda m: m.nanmedian(x)]:
+        _same(_quiet(call, cnp), _quiet(call, np), 1e-13, "ties/inf")
+
+
+# --- NaN handling -------------------------------------------------------------------------------
+
+_NAN_CALLS = {
+    "nansum": lambda m, x: m.nansum(x, axis=1), "nanprod": lambda m, x: m.nanprod(x, axis=1),
+    "nanmean": lambda m, x: m.nanmean(x, axis=1),
+    "nanvar": lambda m, x: m.nanvar(x, axis=1, ddof=1),
+    "nanstd": lambda m, x: m.nanstd(x, axis=1), "nanmax": lambda m, x: m.nanmax(x, axis=1),
+    "nanmin": lambda m, x: m.nanmin(x, axis=1),
+    "nanmedian": lambda m, x: m.nanmedian(x, axis=1),
+    "nanquantile": lambda m, x: m.nanquantile(x, Q3, axis=1),
+    "nanpercentile": lambda m, x: m.nanpercentile(x, 35.0, axis=1, method="weibull"),
+    "nancumsum": lambda m, x: m.nancumsum(x, axis=1),
+    "nancumprod": lambda m, x: m.nancumprod(x, axis=1),
+    "median": lambda m, x: m.median(x, axis=1), "quantile": lambda m, x: m.quantile(x, 0.3, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_NAN_CALLS))
+def test_nan_rows_values_and_finite_gradients(name):
+    """All-NaN and partly-NaN rows: NumPy's values; the gradient is 0 at NaN entries and on
+    rows whose result is NaN, and finite everywhere."""
+    call = _NAN_CALLS[name]
+    x = XN.copy()
+    x[1] = np.nan                                  # an all-NaN row
+    _same(_quiet(call, cnp, x), _quiet(call, np, x), 1e-12, name)
+    g = _quiet(cr.grad(lambda x: cnp.nansum(call(cnp, x) * 1.5)), x)
+    assert np.all(np.isfinite(g)), g
+    assert np.all(g[np.isnan(x)] == 0)
+    g2 = _quiet(cr.grad(lambda x: cnp.nansum(call(cnp, x) * 1.5)), x[[0, 2]])
+    assert np.all(np.isfinite(g2))
+    if not name.startswith("nan"):
+        assert np.all(g[:3] == 0)                 # rows holding a NaN give NaN: no derivative
+    else:
+        assert np.any(g2 != 0)
+    # the same under jit and vmap
+    np.testing.assert_allclose(_quiet(cr.jit(lambda x: call(cnp, x)), x),
+                               _quiet(call, np, x), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(_quiet(cr.vmap(lambda r: call(cnp, r[None])), x),
+                               np.stack([_quiet(call, np, x[i:i + 1]) for i in range(4)]),
+                               rtol=1e-12, equal_nan=True)
+
+
+def test_nanargmax_all_nan():
+    x = np.array([[np.nan, np.nan], [1.0, 2.0]])
+    for f in (cnp.nanargmax, cnp.nanargmin):
+        with pytest.raises(ValueError, match="All-NaN slice"):
+            f(x, axis=1)
+        np.testing.assert_array_equal(cr.jit(lambda x: f(x, axis=1))(x), [-1, 1 if
+                                                                            f is cnp.nanargmax
+                                                                            else 0])
+    with pytest.warns(RuntimeWarning, match="All-NaN"):
+        cnp.nanmax(x, axis=1)
+
+
+def test_nan_reductions_options():
+    x = XN
+    where = X2 > 0.0
+    for call in [lambda m: m.nansum(x, axis=(0, 1), keepdims=True, dtype=np.float32),
+                 lambda m: m.nansum(x, where=where, initial=2.0),
+                 lambda m: m.nanprod(x, axis=0, where=where),
+                 lambda m: m.nanmean(x, axis=1, where=where, keepdims=True),
+                 lambda m: m.nanvar(x, axis=0, where=where, correction=1),
+                 lambda m: m.nanstd(x, axis=1, mean=m.nanmean(x, axis=1, keepdims=True)),
+                 lambda m: m.nanmax(x, axis=0, where=where, initial=-5.0),
+                 lambda m: m.nanmin(x, keepdims=True), lambda m: m.nanargmax(x, axis=0,
+                                                                              keepdims=True),
+                 lambda m: m.nancumsum(x), lambda m: m.nancumprod(x, axis=1, dtype=np.float32),
+                 lambda m: m.nanmedian(x, axis=(0, 1), keepdims=True),
+                 lambda m: m.nanquantile(x, [0.5], axis=0, keepdims=True),
+                 lambda m: m.nanvar(x + 1j * x[::-1], axis=1)]:
+        _same(_quiet(call, cnp), _quiet(call, np), 1e-6, "nan options")
+
+
+# --- functions whose output shape depends on the values ----------------------------------------
+
+U7 = np.array([3.0, 1.0, 1.0, np.nan, 2.0, np.nan, 3.0])
+
+
+@pytest.mark.parametrize("flags", [(False, False, False), (True, True, True), (False, True,
+                                                                                 False)])
+def test_unique_eager_and_under_grad(flags):
+    for x in (U7, np.array([[2, 1], [1, 4]])):
+        want = np.unique(x, *flags)
+        _same(cnp.unique(x, *flags), want, 0, "unique")
+        out = cr.jvp(lambda v: cnp.unique(v, *flags), (x.astype(float),),
+                     (np.ones(x.shape),))[0]
+        _same(out, np.unique(x.astype(float), *flags), 0, "unique under jvp")
+    _same(cnp.unique(U7, equal_nan=False), np.unique(U7, equal_nan=False), 0, "equal_nan")
+    m = np.array([[1, 2], [1, 2], [0, 5]])
+    _same(cnp.unique(m, axis=0, return_counts=True), np.unique(m, axis=0, return_counts=True),
+          0, "axis")
+    # the unique values are a gather: the derivative reaches each first occurrence
+    g = cr.grad(lambda v: (cnp.unique(v) * np.array([1.0, 10.0, 100.0])).sum())(U7[[0, 1, 2, 4,
+                                                                                    6]])
+    np.testing.assert_array_equal(g, [100.0, 1.0, 0.0, 10.0, 0.0])
+
+
+def test_unique_with_size_under_jit_and_vmap():
+    f = lambda x: cnp.unique(x, return_index=True, return_inverse=True,  # noqa: E731
+                             return_counts=True, size=6)
+    vals, index, inverse, counts = cr.jit(f)(U7)
+    w = np.unique(U7, return_index=True, return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(vals, np.concatenate([w[0], [1.0, 1.0]]))  # padded with min
+    np.testing.assert_array_equal(index, np.concatenate([w[1], [0, 0]]))
+    np.testing.assert_array_equal(inverse, w[2])
+    np.testing.assert_array_equal(counts, np.concatenate([w[3], [0, 0]]))
+    short = cr.jit(lambda x: cnp.unique(x, size=2, fill_value=-1.0))(U7)
+    np.testing.assert_array_equal(short, [1.0, 2.0])
+    rows = np.array([[1.0, 2, 2, 1], [3, 3, 3, 3], [0, 5, 4, 5]])
+    got = cr.vmap(lambda r: cnp.unique(r, size=3, fill_value=-9.0))(rows)
+    np.testing.assert_array_equal(got, [[1, 2, -9], [3, -9, -9], [0, 4, 5]])
+    g = cr.jit(cr.grad(lambda v: (cnp.unique(v, size=4) * np.arange(4.0)).sum()))(rows[2])
+    # the default padding is the smallest value, which carries its derivative
+    np.testing.assert_array_equal(g, [3.0, 2.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("transform", ["jit", "vmap"])
+def test_value_shaped_calls_name_the_static_argument(transform):
+    t = cr.jit if transform == "jit" else cr.vmap
+    batch = (lambda a: a[None]) if transform == "vmap" else (lambda a: a)
+    calls = [(lambda x: cnp.unique(x), U7, "size="),
+             (lambda x: cnp.bincount(x), np.array([0, 1, 1]), "length="),
+             (lambda x: cnp.histogram(x, bins="auto"), U7[:3], "int number of bins"),
+             (lambda x: cnp.nonzero(x), U7, "size=")]
+    for f, x, hint in calls:
+        with pytest.raises(ConcretizationError, match=transform) as info:
+            t(f)(batch(x))
+        assert hint in str(info.value)
+
+
+def test_bincount():
+    i = np.array([0, 3, 1, 3, 3, 7])
+    w = np.linspace(0.5, 3.0, 6)
+    _same(cnp.bincount(i), np.bincount(i), 0, "counts")
+    _same(cnp.bincount(i, w, minlength=10), np.bincount(i, w, minlength=10), 1e-15, "w")
+    _same(cnp.bincount(np.zeros(0, int), minlength=3), np.bincount(np.zeros(0, int),
+                                                                   minlength=3), 0, "empty")
+    _same(cr.grad(lambda w: cnp.bincount(i, w)[3])(w), (i == 3) * 1.0, 0, "grad")
+    _same(cr.jit(lambda i, w: cnp.bincount(i, w, length=8))(i, w), np.bincount(i, w), 0, "jit")
+    _same(cr.jit(lambda i: cnp.bincount(i, length=4))(i), np.bincount(i)[:4], 0, "dropped")
+    got = cr.vmap(lambda i, w: cnp.bincount(i, w, length=8))(np.stack([i, i[::-1]]),
+                                                               np.stack([w, w * 2]))
+    _same(got, np.stack([np.bincount(i, w, 8), np.bincount(i[::-1], w * 2, 8)]), 1e-15, "vmap")
+    check_grads(lambda w: cnp.bincount(i, w, length=8), (w,), order=2)
+    for bad, err in [(lambda: cnp.bincount([0, -1]), ValueError),
+                     (lambda: cnp.bincount([0.5]), TypeError),
+                     (lambda: cnp.bincount([0, 1], weights=[1.0]), ValueError),
+                     (lambda: cnp.bincount([0, 1], minlength=-1), ValueError),
+                     (lambda: cnp.bincount(np.zeros((2, 2), int)), ValueError)]:
+        with pytest.raises(err):
+            bad()
+
+
+def test_histogram_under_transforms():
+    d = np.random.default_rng(0).standard_normal(60)
+    for kw in [dict(bins=7), dict(bins=4, range=(-1.0, 1.5)), dict(bins=XP, density=True),
+               dict(bins=5, weights=d * d), dict(bins=6, density=True, weights=np.abs(d))]:
+        want = np.histogram(d, **kw)
+        _same(cr.jit(lambda d: cnp.histogram(d, **kw))(d), want, 1e-13, f"jit {kw}")
+        got = cr.vmap(lambda d: cnp.histogram(d, **kw))(np.stack([d, d[::-1] * 1.5]))
+        _same([g[0] for g in got], want, 1e-13, f"vmap {kw}")
+        _same([g[1] for g in got], np.histogram(d[::-1] * 1.5, **kw), 1e-13, f"vmap {kw}")
+    # equal-width edges follow the data's range: d(edges)/d(data) reaches min and max
+    g = cr.grad(lambda d: cnp.histogram(d, bins=7)[1].sum())(d)
+    assert g[np.argmin(d)] == pytest.approx(4.0) and g[np.argmax(d)] == pytest.approx(4.0)
+    _same(cnp.histogram(d, bins="auto"), np.histogram(d, bins="auto"), 1e-13, "auto")
+    _same(cr.grad(lambda d: cnp.histogram(d, bins="fd")[0].sum() + d.sum())(d),
+          np.ones(60), 0, "string bins under grad")
+    _same(cnp.histogram([1.0, 1.0], bins=2), np.histogram([1.0, 1.0], bins=2), 0, "flat")
+    _same(cr.jit(lambda d: cnp.histogram(d, bins=2))(np.ones(3)),
+          np.histogram(np.ones(3), bins=2), 0, "flat under jit")
+    _same(cnp.histogram_bin_edges(d, bins="sturges"), np.histogram_bin_edges(d, "sturges"), 0,
+          "edges")
+
+
+def test_searchsorted_and_digitize_with_traced_bins():
+    b = np.array([-1.0, 0.0, 0.0, 1.5])
+    v = np.array([-2.0, -1.0, 0.0, 0.7, 1.5, 3.0, np.nan])
+    for side in ("left", "right"):
+        _same(cr.jit(lambda b, v: cnp.searchsorted(b, v, side=side))(b, v),
+              np.searchsorted(b, v, side=side), 0, side)
+        got = cr.vmap(lambda b: cnp.searchsorted(b, v, side=side))(np.stack([b, b * 2]))
+        _same(got, np.stack([np.searchsorted(b, v, side), np.searchsorted(b * 2, v, side)]),
+              0, "vmap rows")
+    for bins in (b, b[::-1]):
+        for right in (False, True):
+            want = np.digitize(v, bins, right=right)
+            _same(cnp.digitize(v, bins, right=right), want, 0, "digitize")
+            _same(cr.jit(lambda v, bins: cnp.digitize(v, bins, right=right))(v, bins), want, 0,
+                  "digitize under jit (traced bins)")
+    with pytest.raises(ValueError, match="monotonically"):
+        cnp.digitize(v, [0.0, 2.0, 1.0])
+    with pytest.raises(TypeError, match="complex"):
+        cnp.digitize([1j], b)
+    with pytest.raises(ValueError, match="side"):
+        cnp.searchsorted(b, v, side="middle")
+    _same(cnp.searchsorted(b, 0.5), np.searchsorted(b, 0.5), 0, "scalar")
+    _same(cnp.digitize(v, []), np.digitize(v, []), 0, "no bins")
+
+
+# --- numerics of the composed functions --------------------------------------------------------
+
+@pytest.mark.parametrize("n,m", [(5, 3), (3, 5), (4, 4), (1, 3), (6, 1), (2, 7)])
+def test_convolve_and_correlate_modes(n, m):
+    rng = np.random.default_rng(n * 10 + m)
+    a, v = rng.standard_normal(n), rng.standard_normal(m)
+    ac, vc = a + 1j * rng.standard_normal(n), v - 2j * rng.standard_normal(m)
+    ai, vi = rng.integers(-3, 4, n), rng.integers(-3, 4, m)
+    for mode in ("full", "same", "valid", 0, 1, 2):
+        for f in ("convolve", "correlate"):
+            for x, y in ((a, v), (ac, vc), (a, vc), (ai, vi), (ai, v)):
+                _same(getattr(cnp, f)(x, y, mode), getattr(np, f)(x, y, mode), 1e-12,
+                      f"{f} {mode} {x.dtype} {y.dtype}")
+    check_grads(lambda a, v: cnp.correlate(a, v, "same"), (ac, vc), order=2)
+    check_grads(lambda a, v: cnp.convolve(a, v, "valid"), (a, vc), order=2)
+    for bad in ([], [[1.0]]):
+        with pytest.raises(ValueError):
+            cnp.convolve(bad, v)
+    with pytest.raises(ValueError, match="mode"):
+        cnp.convolve(a, v, mode="middle")
+
+
+def test_interp_edge_cases():
+    xp = np.array([0.0, 1.0, 1.0, 2.0, 4.0])          # a repeated sample point
+    fp = np.array([1.0, 3.0, -1.0, 0.0, 2.0])
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.9, 4.0, 5.0, np.nan, np.inf, -np.inf])
+    for kw in [{}, dict(left=-5.0), dict(right=7.0)]:
+        _same(cnp.interp(x, xp, fp, **kw), np.interp(x, xp, fp, **kw), 1e-14, f"interp {kw}")
+        _same(cr.jit(lambda x: cnp.interp(x, xp, fp, **kw))(x), np.interp(x, xp, fp, **kw),
+              1e-14, "jit")
+    _same(cnp.interp(x, [2.0], [3.0]), np.interp(x, [2.0], [3.0]), 0, "one point")
+    _same(cnp.interp(x, xp, fp * (1 - 2j), left=1j, right=2j),
+          np.interp(x, xp, fp * (1 - 2j), left=1j, right=2j), 1e-14, "complex")
+    with pytest.raises(TypeError):
+        cnp.interp(x, xp, fp, left=1j)
+    xq = np.array([-7.3, -0.1, 0.3, 2.5, 11.0])
+    _same(cnp.interp(xq, XP, FP, period=3.0), np.interp(xq, XP, FP, period=3.0), 1e-13,
+          "period")
+    _same(cnp.interp(np.float32(0.25), XP, FP), np.interp(np.float32(0.25), XP, FP), 1e-14,
+          "float32 gives float64")
+    # the derivative in x is the local slope (the right segment's at sample points)
+    g = cr.grad(lambda x: cnp.interp(x, XP, FP).sum())(np.array([-0.6, 0.3, 2.5, 3.0]))
+    slopes = np.diff(FP) / np.diff(XP)
+    np.testing.assert_allclose(g, [slopes[0], slopes[2], slopes[4], 0.0], rtol=1e-13)
+    with pytest.raises(ValueError, match="empty"):
+        cnp.interp(0.5, [], [])
+    with pytest.raises(ValueError, match="same length"):
+        cnp.interp(0.5, [1.0, 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="period"):
+        cnp.interp(0.5, [1.0, 2.0], [1.0, 2.0], period=0)
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_variants(edge_order):
+    f = X3
+    coords = [np.array([0.0, 0.5, 1.7]), np.cumsum(np.arange(1.0, 5.0)), np.arange(5) ** 2]
+    calls = [lambda m: m.gradient(f, edge_order=edge_order),
+             lambda m: m.gradient(f, 2.0, edge_order=edge_order),
+             lambda m: m.gradient(f, *coords, edge_order=edge_order),
+             lambda m: m.gradient(f, coords[2], 0.5, axis=(2, 0), edge_order=edge_order),
+             lambda m: m.gradient(f, np.arange(0.0, 5.0, 1.0), axis=-1, edge_order=edge_order),
+             lambda m: m.gradient(f.astype(np.float32), coords[0], axis=0,
+                                  edge_order=edge_order),
+             lambda m: m.gradient((f * 10).astype(int), edge_order=edge_order)]
+    for i, call in enumerate(calls):
+        _same(call(cnp), call(np), 1e-6 if i == 5 else 1e-12, f"gradient call {i}")
+    # differentiable in the coordinates too
+    check_grads(lambda c: cnp.gradient(f, c, axis=0, edge_order=edge_order), (coords[0],),
+                order=2)
+    with pytest.raises(ValueError, match="too small"):
+        cnp.gradient(np.arange(2.0), edge_order=2)
+    with pytest.raises(ValueError, match="edge_order"):
+        cnp.gradient(f, edge_order=3)
+    with pytest.raises(TypeError, match="arguments"):
+        cnp.gradient(f, 1.0, 2.0)
+    with pytest.raises(ValueError, match="match the length"):
+        cnp.gradient(f, np.arange(3.0), np.arange(3.0), np.arange(3.0))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+def test_cov_and_corrcoef_variants():
+    rng = np.random.default_rng(8)
+    m = rng.standard_normal((3, 7))
+    y = rng.standard_normal((2, 7))
+    fw = rng.integers(1, 4, 7)
+    aw = rng.uniform(0.5, 2.0, 7)
+    mc = m + 1j * rng.standard_normal((3, 7))
+    calls = [lambda n: n.cov(m), lambda n: n.cov(m.T, rowvar=False),
+             lambda n: n.cov(m, y), lambda n: n.cov(m[0], y[0], bias=True),
+             lambda n: n.cov(m, ddof=3), lambda n: n.cov(m, fweights=fw),
+             lambda n: n.cov(m, aweights=aw), lambda n: n.cov(m, fweights=fw, aweights=aw,
+                                                              ddof=2),
+             lambda n: n.cov(m.T, y.T, rowvar=False), lambda n: n.cov(mc),
+             lambda n: n.cov(m[0]), lambda n: n.cov(m, dtype=np.float32),
+             lambda n: n.corrcoef(m), lambda n: n.corrcoef(m, y, rowvar=True),
+             lambda n: n.corrcoef(m.T, rowvar=False), lambda n: n.corrcoef(mc),
+             lambda n: n.corrcoef(m[0])]
+    for i, call in enumerate(calls):
+        _same(call(cnp), call(np), 1e-6 if i == 11 else 1e-12, f"cov/corrcoef call {i}")
+    check_grads(lambda m, aw: cnp.cov(m, aweights=aw), (m, aw), order=2)
+    check_grads(lambda m: cnp.corrcoef(m, y), (m,), order=2)
+    check_grads(lambda m: cnp.cov(m), (mc,), order=2)
+    with pytest.raises(ValueError, match="more than 2"):
+        cnp.cov(np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="integer"):
+        cnp.cov(m, ddof=1.5)
+    with pytest.raises(TypeError, match="fweights must be integer"):
+        cnp.cov(m, fweights=aw)
+    with pytest.raises(ValueError, match="negative"):
+        cnp.cov(m, aweights=-aw)
+    with pytest.raises(RuntimeError, match="incompatible"):
+        cnp.cov(m, fweights=fw[:3])
+    with pytest.warns(RuntimeWarning, match="Degrees of freedom"):
+        cnp.cov(m[:, :1])
+
+
+def test_cross_variants():
+    a3, b3 = X3[:, :3, 0], X3[:, 1:4, 1]
+    a2, b2 = X3[:, :2, 2], X3[0, 2:4, 3]
+    for call in [lambda m: m.cross(a3, b3), lambda m: m.cross(a3, b3[0]),
+                 lambda m: m.cross(a3.T, b3.T, axisa=0, axisb=0, axisc=0),
+                 lambda m: m.cross(a3.T, b3, axisa=0, axisc=0),
+                 lambda m: m.cross(X3[:, :3], X3[:, 1:4], axis=1),
+                 lambda m: m.cross(a2, b3), lambda m: m.cross(a3, b2),
+                 lambda m: m.cross(a2, b2), lambda m: m.cross(a3.astype(int), b3.astype(int))]:
+        _same(_quiet(call, cnp), _quiet(call, np), 1e-13, "cross")
+    with pytest.warns(DeprecationWarning):
+        cnp.cross(a2, b2)
+    with pytest.raises(ValueError, match="incompatible dimensions"):
+        cnp.cross(X3[:, :4], a3[:, None])
+    with pytest.raises(np.exceptions.AxisError, match="axisc"):
+        cnp.cross(a3[0], b3[0], axisc=2)
+    check_grads(lambda a, b: cnp.cross(a, b), (a3, b3), order=2)
+
+
+def test_diff_ediff1d_trapezoid_variants():
+    b = np.array([True, False, False, True])
+    for call in [lambda m: m.diff(b), lambda m: m.diff(X2, n=0), lambda m: m.diff(X2, n=3),
+                 lambda m: m.diff(X2, axis=0, prepend=X2[:2], append=[[1.0] * 6]),
+                 lambda m: m.diff(np.arange(5), prepend=0),
+                 lambda m: m.ediff1d(X3), lambda m: m.ediff1d([1, 2, 4], to_begin=[5], to_end=9),
+                 lambda m: m.trapezoid(X3, axis=0), lambda m: m.trapezoid([1, 2, 4]),
+                 lambda m: m.trapezoid(X3, X3.cumsum(axis=1), axis=1),
+                 lambda m: m.polyval(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, 2.0])),
+                 lambda m: m.polyval([3, 0, 1], 2), lambda m: m.polyval([], 2.0)]:
+        _same(call(cnp), call(np), 1e-12, "diff/ediff1d/trapezoid/polyval")
+    with pytest.raises(ValueError, match="non-negative"):
+        cnp.diff(X2, n=-1)
+    with pytest.raises(ValueError, match="one dimensional"):
+        cnp.diff(np.float64(3.0))
+    with pytest.raises(TypeError, match="same_kind"):
+        cnp.ediff1d([1, 2, 4], to_begin=[1.5])
+    check_grads(lambda p, x: cnp.polyval(p, x), (V6[:4], X2), order=2)
+    check_grads(lambda y, x: cnp.trapezoid(y, x, axis=0), (X2, np.cumsum(np.abs(X2), 0)),
+                order=2)
+
+
+@pytest.mark.parametrize("name,args", [
+    ("quantile", (X2, 1.5)), ("percentile", (X2, -1.0)), ("quantile", (X2 + 1j, 0.5)),
+    ("quantile", (X2, 0.5, None, None, False, "foo")), ("quantile", (np.zeros(0), 0.5)),
+    ("median", (X2, 2)), ("nanmedian", (X2, 5)), ("count_nonzero", (X2, 3)),
+])
+def test_errors_match_numpy(name, args):
+    with pytest.raises(Exception) as info:
+        getattr(np, name)(*args)
+    with pytest.raises(info.type):
+        getattr(cnp, name)(*args)
+
+
+def test_quantile_weights():
+    w = np.random.default_rng(9).uniform(0.0, 2.0, X2.shape)
+    w[0, :2] = 0.0
+    for call in [lambda m: m.quantile(X2, Q3, axis=1, method="inverted_cdf", weights=w),
+                 lambda m: m.quantile(X2, 0.5, axis=None, method="inverted_cdf", weights=w),
+                 lambda m: m.percentile(X2, [0.0, 50.0, 100.0], axis=0, method="inverted_cdf",
+                                        weights=w[:, 0]),
+                 lambda m: m.nanquantile(XN, [0.0, 0.4, 1.0], axis=1, method="inverted_cdf",
+                                         weights=w)]:
+        _same(_quiet(call, cnp), _quiet(call, np), 1e-13, "weights")
+    with pytest.raises(ValueError, match="inverted_cdf"):
+        cnp.quantile(X2, 0.5, weights=w)
+    with pytest.raises(ValueError, match="non-negative"):
+        cnp.quantile(X2, 0.5, method="inverted_cdf", weights=-w)
+    with pytest.raises(TypeError, match="Axis must be specified"):
+        cnp.quantile(X2, 0.5, method="inverted_cdf", weights=w[0])
+    got = cr.jit(lambda x, w: cnp.quantile(x, Q3, axis=1, method="inverted_cdf",
+                                           weights=w))(X2, w)
+    _same(got, np.quantile(X2, Q3, axis=1, method="inverted_cdf", weights=w), 0, "jit")
+    g = cr.grad(lambda x: cnp.quantile(x, Q3, axis=1, method="inverted_cdf",
+                                       weights=w).sum())(X2)
+    assert g.sum() == pytest.approx(12.0) and set(np.unique(g)) <= {0.0, 1.0, 2.0, 3.0}
+
+
+def test_order_statistics_compose_with_transforms():
+    """jit(grad), vmap(grad), jvp(grad) and hessian of order statistics agree with loops."""
+    f = lambda x: cnp.median(x) + cnp.quantile(x, 0.3) * cnp.nanmean(x)  # noqa: E731
+    g = cr.grad(f)
+    xs = np.stack(_variants(X2))
+    want = np.stack([g(x) for x in xs])
+    np.testing.assert_allclose(cr.vmap(g)(xs), want, rtol=1e-12)
+    np.testing.assert_allclose(cr.jit(g)(X2), want[0], rtol=1e-12)
+    np.testing.assert_allclose(cr.vmap(cr.jit(g))(xs), want, rtol=1e-12)
+    h = cr.hessian(lambda x: cnp.quantile(x, 0.3) * cnp.median(x))(X2[0])
+    np.testing.assert_allclose(h, h.T, atol=1e-12)
+    assert np.count_nonzero(h) > 0

@@ -165,6 +165,13 @@ def _drop(v):
     return None if v is _NOVALUE else v
 
 
+def _out(r):
+    """Eager 0-d results as NumPy scalars, as NumPy's reductions return them."""
+    if type(r) is np.ndarray and r.ndim == 0:
+        return r[()]
+    return r
+
+
 # --- partition ----------------------------------------------------------------------------------
 
 
@@ -263,8 +270,10 @@ def _positions(method, n, q):
     """Where the quantiles q fall among n sorted values (n: int or float array broadcasting
     against q). ("index", i) for the discrete methods; ("lerp", i_lo, i_hi, gamma) for the
     interpolating ones."""
+    # a Python n stays a (weak) Python number, so that q's dtype decides the arithmetic's
+    last = n - 1 if isinstance(n, int) else U.subtract(n, 1)
     if method in ("lower", "higher", "nearest"):
-        v = U.multiply(U.subtract(n, 1), q)
+        v = U.multiply(last, q)
         op = {"lower": U.floor, "higher": U.ceil, "nearest": U.round}[method]
         return ("index", _as_int(op(v)))
     if method == "inverted_cdf":
@@ -272,20 +281,19 @@ def _positions(method, n, q):
     if method == "closest_observation":
         return ("index", _discrete_index(U.subtract(U.multiply(n, q), 1.5), True))
     if method == "linear":
-        v = U.multiply(U.subtract(n, 1), q)
+        v = U.multiply(last, q)
         if _dt(v).kind in "iu":
             return ("index", v)
     elif method == "averaged_inverted_cdf":
         v = U.subtract(U.multiply(n, q), 1)
     elif method == "midpoint":
-        w = U.multiply(U.subtract(n, 1), q)
+        w = U.multiply(last, q)
         v = U.multiply(0.5, U.add(U.floor(w), U.ceil(w)))
     else:
         alpha, beta = _ALPHA_BETA[method]
         v = U.subtract(U.add(U.multiply(n, q), U.add(alpha, U.multiply(q, 1 - alpha - beta))),
                        1)
     prev = U.floor(v)
-    last = U.subtract(n, 1)
     above = U.greater_equal(v, last)
     below = U.less(v, 0)
     # gamma as NumPy computes it (from the clamped lower index: -1 above, 0 below)
@@ -350,7 +358,7 @@ def _quantile(name, a, q, axis, out, method, keepdims, weights, nan_aware, weak_
     r = _q_front(r, nk, nq)
     if keepdims:
         r = S.reshape(r, tuple(qshape) + _keep_shape(shape, axes))
-    return r
+    return _out(r)
 
 
 def _plain_quantile(xs, q, method, nan_aware, weak_q):
@@ -552,7 +560,7 @@ def _median_of(x, axis, keepdims, nan_aware, name):
         r = U.where(U.equal(cnt, 0), np.nan, r)
     if keepdims:
         r = S.reshape(r, _keep_shape(shape, axes))
-    return r
+    return _out(r)
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
@@ -700,7 +708,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NOVALUE, *, whe
     cnt = _count(mask, x, axis, keep)
     dof = U.subtract(cnt, ddof)
     var = U.divide(var, U.astype(dof, _dt(var)))
-    return U.where(U.less_equal(dof, 0), np.nan, var)
+    return _out(U.where(U.less_equal(dof, 0), np.nan, var))
 
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NOVALUE, *, where=_NOVALUE,
@@ -731,7 +739,7 @@ def _nan_extreme(name, reduce, fill):
         if init is None:
             empty = R.all(mask, axis=axis, keepdims=keep)
             r = U.where(empty, np.nan, r)
-        return r
+        return _out(r)
     f.__name__ = f.__qualname__ = name
     return f
 
@@ -767,7 +775,7 @@ def _nan_arg(name, arg, fill):
             if np.any(known):
                 raise ValueError("All-NaN slice encountered")
             return r
-        return U.where(all_nan, -1, r)
+        return _out(U.where(all_nan, -1, r))
     f.__name__ = f.__qualname__ = name
     f.__doc__ = (f"Indices of the {name[6:]} values ignoring NaNs, as numpy.{name}.\n\n"
                  "    An all-NaN slice raises ValueError when the values are known; under "
@@ -1009,7 +1017,8 @@ def _gradient_axis(f, ax, dx, edge_order):
                       U.multiply(c0, sl(slice(2, 3))))
         last = U.add(U.add(U.multiply(an, sl(slice(-3, -2))), U.multiply(bn, sl(slice(-2, -1)))),
                      U.multiply(cn, sl(slice(-1, None))))
-    out_dt = np.result_type(_dt(first), _dt(inner), _dt(last))
+    # NumPy writes every part into an array of f's dtype
+    out_dt = _dt(f)
     return S.concatenate([U.astype(first, out_dt), U.astype(inner, out_dt),
                           U.astype(last, out_dt)], axis=ax)
 
@@ -1096,11 +1105,14 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         fp = S.concatenate([I.getitem(fp, slice(-1, None)), fp, I.getitem(fp, slice(0, 1))])
     n = S.shape(xp)[0]
     f0, fn = I.getitem(fp, 0), I.getitem(fp, -1)
+    for v in (left, right):
+        if v is not None and out_dt == np.float64 and _dt(_a(v)).kind == "c":
+            raise TypeError("must be real number, not complex (left/right of a real fp)")
     lo = f0 if left is None else U.astype(left, out_dt)
     hi = fn if right is None else U.astype(right, out_dt)
     if n == 1:
         x0 = I.getitem(xp, 0)
-        return U.where(U.less(x, x0), lo, U.where(U.greater(x, x0), hi, f0))
+        return _out(U.where(U.less(x, x0), lo, U.where(U.greater(x, x0), hi, f0)))
     j = U.clip(U.subtract(bind(searchsorted_p, xp, x, side="right"), 1), 0, n - 2)
     xj, xj1 = M.take(xp, j), M.take(xp, U.add(j, 1))
     fj, fj1 = M.take(fp, j), M.take(fp, U.add(j, 1))
@@ -1119,7 +1131,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     safe = U.where(U.isfinite(slope), slope, 0.0)
     y = U.where(U.equal(x, xn), U.add(fn, U.multiply(safe, U.subtract(x, xn))), y)
     y = U.where(U.less(x, I.getitem(xp, 0)), lo, U.where(U.greater(x, xn), hi, y))
-    return y
+    return _out(y)
 
 
 def polyval(p, x):
@@ -1241,14 +1253,10 @@ def _conv_mode(mode):
 
 def _conv(a, v, mode, name):
     mode = _conv_mode(mode)
-    a, v = _a(a), _a(v)
-    if S.ndim(a) == 0:
-        a = S.reshape(a, (1,))
-    if S.ndim(v) == 0:
-        v = S.reshape(v, (1,))
-    if S.ndim(a) != 1 or S.ndim(v) != 1:
-        raise ValueError(f"object too deep for desired array ({name} takes 1-D sequences)")
     n, m = S.shape(a)[0], S.shape(v)[0]
+    # NumPy's correlate works on the longer sequence first and reverses its result when it
+    # swapped them, so its 'same' window then starts one later for an even shorter length
+    late = name == "correlate" and n < m
     if m > n:
         a, v, n, m = v, a, m, n
     if n == 0:
@@ -1259,9 +1267,18 @@ def _conv(a, v, mode, name):
     if mode == "full":
         return full
     if mode == "same":
-        start = (m - 1) // 2
+        start = m // 2 if late else (m - 1) // 2
         return I.getitem(full, slice(start, start + n))
     return I.getitem(full, slice(m - 1, n))
+
+
+def _seq1d(x, name):
+    x = _a(x)
+    if S.ndim(x) == 0:
+        x = S.reshape(x, (1,))
+    if S.ndim(x) != 1:
+        raise ValueError(f"object too deep for desired array ({name} takes 1-D sequences)")
+    return x
 
 
 def convolve(a, v, mode="full"):
@@ -1278,7 +1295,7 @@ def convolve(a, v, mode="full"):
     >>> convolve([1.0, 2.0, 3.0], [0.0, 1.0, 0.5])
     array([0. , 1. , 2.5, 4. , 1.5])
     """
-    return _conv(a, v, mode, "convolve")
+    return _conv(_seq1d(a, "convolve"), _seq1d(v, "convolve"), mode, "convolve")
 
 
 def correlate(a, v, mode="valid"):
@@ -1294,11 +1311,8 @@ def correlate(a, v, mode="valid"):
     >>> correlate([1.0, 2.0, 3.0], [0.0, 1.0, 0.5])
     array([3.5])
     """
-    v = _a(v)
-    if S.ndim(v) == 0:
-        v = S.reshape(v, (1,))
-    if S.ndim(v) == 1:
-        v = M.flip(U.conjugate(v) if _dt(v).kind == "c" else v)
+    a, v = _seq1d(a, "correlate"), _seq1d(v, "correlate")
+    v = M.flip(U.conjugate(v) if _dt(v).kind == "c" else v)
     return _conv(a, v, mode, "correlate")
 
 
@@ -1391,12 +1405,16 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     fv = _known(fact)
     if fv is not None and np.all(fv <= 0):
         warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
-    fact = U.where(U.less_equal(fact, 0), 0.0, fact)
+    if isinstance(fact, int):
+        scale = 1.0 / fact if fact > 0 else np.inf
+    else:
+        scale = U.divide(1.0, U.where(U.less_equal(fact, 0), 0.0, fact))
     X = U.subtract(X, S.reshape(avg, (-1, 1)))
     XT = S.transpose(X if w is None else U.multiply(X, w))
     from ._products import dot
     c = dot(X, U.conjugate(XT) if _dt(XT).kind == "c" else XT)
-    c = U.multiply(c, U.divide(1, fact))
+    # NumPy scales in place: the result keeps the computation dtype
+    c = U.astype(U.multiply(c, scale), _dt(c))
     return S.squeeze(c)
 
 
@@ -1417,7 +1435,7 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     """
     c = cov(x, y, rowvar, dtype=dtype)
     if S.ndim(c) == 0:
-        return U.divide(c, c)
+        return _out(U.divide(c, c))
     d = M.diagonal(c)
     std = U.sqrt(U.real(d))
     c = U.divide(U.divide(c, S.reshape(std, (-1, 1))), S.reshape(std, (1, -1)))
