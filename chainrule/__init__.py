@@ -18,5 +18,6 @@ from .debug import pure_callback, ShapeDtypeStruct  # noqa: F401
 from .compiler import export  # noqa: F401
 from . import extend, test_util, lax  # noqa: F401
 from .lax import psum, pmean, pmax, pmin, all_gather, axis_index  # noqa: F401
+from .config import NaNError, debug_nans_mode as debug_nans  # noqa: F401
 
 __version__ = "0.1.0"

@@ -6,6 +6,8 @@ unbatched constants. Each primitive's `batch` rule maps (values, bdims) to (valu
 a primitive without one falls back to a Python loop over the batch (with a one-time warning
 naming it), so vmap never refuses. Collective primitives (trait "collective") whose
 `axis_name` names this trace reduce over its batch dimension via `prim.collective_batch`.
+While `chainrule.config.debug_nans` is on, `_debug_nans` swaps in a `process` that lets NaN
+errors name vmap as the phase (the batching rules' primitives are checked by `bind`).
 """
 from __future__ import annotations
 
@@ -151,3 +153,15 @@ def move_to(x, bdim, dest, size):
     perm = list(range(1, n))
     perm.insert(dest, 0)
     return transpose_p(x, perm=tuple(perm))
+
+
+# debug_nans: NaN errors raised under this frame name vmap as their phase (chainrule.config)
+def _process_checking(self, prim, args, params):
+    return _process_fast(self, prim, args, params)
+
+
+_process_fast = BatchTrace.process
+
+
+def _debug_nans(on: bool) -> None:
+    BatchTrace.process = _process_checking if on else _process_fast

@@ -5,8 +5,12 @@ tangent is symbolic: such values are never wrapped (they stay plain values, cons
 trace), so work on them is skipped. Each primitive's output tangent is the sum of its per-argument
 `jvp_rules` (or its whole `jvp` rule); rules are written with primitives, so nesting this trace
 in any other gives higher-order and mixed-mode derivatives.
+While `chainrule.config.debug_nans` is on, `_debug_nans` swaps in a `process` that also checks
+the output tangent for new NaNs (the fast `process` is untouched).
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -95,3 +99,31 @@ class JVPTrace(Trace):
         if tangent.shape != primal.shape or tangent.dtype != primal.dtype:
             tangent = fit(tangent, primal.shape, primal.dtype)
         return JVPTracer(self, primal, tangent)
+
+
+# ---------------------------------------------------------------------------------------------
+# debug_nans: a checking process, swapped in by chainrule.config
+
+
+def _process_checking(self, prim, args, params):
+    """JVPTrace.process while debug_nans is on: primal and tangent rules run through the
+    checking `bind`; a tangent that comes out NaN from NaN-free primals and tangents (e.g. by
+    a NumPy operator inside a rule) raises NaNError naming the primitive."""
+    out = _process_fast(self, prim, args, params)
+    from ..config import has_nan, nan_error
+
+    def values(xs):
+        return [v for x in xs for v in ((x.primal, x.tangent) if x.__class__ is JVPTracer
+                                        and x._trace is self else (x,))]
+
+    outs = values(out if prim.multiple_results else [out])
+    if has_nan(outs) and not has_nan(values(args)):
+        raise nan_error(f"the JVP rule of `{prim.name}`", prim.name, sys._getframe(0))
+    return out
+
+
+_process_fast = JVPTrace.process
+
+
+def _debug_nans(on: bool) -> None:
+    JVPTrace.process = _process_checking if on else _process_fast

@@ -7,8 +7,13 @@ rules to its cotangent and sums fan-out into its parents. Nodes that receive no 
 nothing. Zero cotangents are symbolic (None). Rules run through `bind`, so when an outer trace is
 active the backward pass is itself recorded by it: that gives grad of grad, jvp of grad, and so on.
 Outputs with integer or boolean dtype carry no derivative and are never wrapped.
+While `chainrule.config.debug_nans` is on, `_debug_nans` swaps in checking versions of
+`RTrace.process` (evaluation through the checking `bind`; each node records its user source
+line) and of `backward` (cotangents checked for new NaNs); the fast versions are untouched.
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -17,7 +22,8 @@ from ..prims.base import fit
 
 
 class Node:
-    __slots__ = ("prim", "params", "args", "out", "parents", "bwd", "idx")
+    # `where` (the user's source line) is set only while config.debug_nans is on
+    __slots__ = ("prim", "params", "args", "out", "parents", "bwd", "idx", "where")
 
     def __init__(self, prim, params, args, out, parents, bwd, idx):
         self.prim = prim
@@ -172,3 +178,95 @@ def _accumulate(cts, parent, k, c):
             lst = cts[j] = [None] * len(parent.out)
         cur = lst[k]
         lst[k] = c if cur is None else cur + c
+
+
+# ---------------------------------------------------------------------------------------------
+# debug_nans: checking versions, swapped in by chainrule.config (the fast paths stay as they are)
+
+
+def _process_checking(self, prim, args, params):
+    """RTrace.process while debug_nans is on: as `process`, but evaluation goes through `bind`
+    (which checks for NaN) and the new node records the user's source line."""
+    rules = prim.vjp_rules
+    full = prim.reverse
+    if rules is None and full is None:
+        raise NotImplementedError(
+            f"reverse-mode differentiation (grad/vjp) has no rule for primitive `{prim.name}`")
+    vals = []
+    parents = []
+    for i, a in enumerate(args):
+        if a.__class__ is RTracer and a._trace is self:
+            if full is not None or rules[i] is not None:
+                parents.append((i, a._node, a._k))
+            vals.append(a._val)
+        else:
+            vals.append(a)
+    if full is not None:
+        out, bwd = full(vals, params)
+    else:
+        out = bind(prim, *vals, **params)
+        bwd = None
+    if not parents:
+        return out
+    from ..config import where
+    tape = self.tape
+    node = Node(prim, params, vals, out, parents, bwd, len(tape))
+    node.where = where(sys._getframe(1))
+    tape.append(node)
+    if prim.multiple_results:
+        return [RTracer(self, o, node, k) if o.dtype.kind in "fc" else o
+                for k, o in enumerate(out)]
+    if out.dtype.kind not in "fc":
+        return out
+    return RTracer(self, out, node)
+
+
+def _backward_checking(tape, seeds):
+    """`backward` while debug_nans is on (its code replaces backward's): as `backward`, but a
+    cotangent that a VJP (or the sum of fan-out cotangents) turns into NaN raises NaNError
+    naming the node's primitive and the source line recorded for it."""
+    from ..config import has_nan, vjp_nan_error
+    cts = [None] * len(tape)
+    for node, k, ct in seeds:
+        _accumulate_checking(cts, node, k, ct)
+    for node in reversed(tape):
+        prim = node.prim
+        if prim is None:
+            continue
+        ct = cts[node.idx]
+        if ct is None:
+            continue
+        cts[node.idx] = None
+        if prim.multiple_results:
+            ct = [fit_zero(c, o) for c, o in zip(ct, node.out)]
+        arg_cts = node.bwd(ct) if node.bwd is not None else None
+        rules = prim.vjp_rules
+        for i, parent, k in node.parents:
+            c = arg_cts[i] if arg_cts is not None else rules[i](ct, node.out, *node.args,
+                                                                **node.params)
+            if c is None:
+                continue
+            if has_nan(c) and not has_nan([ct, node.out, node.args]):
+                raise vjp_nan_error(node, sys._getframe(0))
+            _accumulate_checking(cts, parent, k, c)
+    return cts
+
+
+def _accumulate_checking(cts, parent, k, c):
+    from ..config import has_nan, vjp_nan_error
+    j = parent.idx
+    cur = cts[j] if k < 0 or cts[j] is None else cts[j][k]
+    _accumulate(cts, parent, k, c)
+    if cur is not None:
+        new = cts[j] if k < 0 else cts[j][k]
+        if has_nan(new) and not has_nan([cur, c]):
+            raise vjp_nan_error(parent, sys._getframe(0), accumulation=True)
+
+
+_process_fast = RTrace.process
+_backward_fast = backward.__code__
+
+
+def _debug_nans(on: bool) -> None:
+    RTrace.process = _process_checking if on else _process_fast
+    backward.__code__ = _backward_checking.__code__ if on else _backward_fast

@@ -13,12 +13,16 @@ Contract:
   applies it through the `jit` primitive, whose rules (JVP, reverse, batching) transform the
   program itself: grad(jit(f)) splits the differentiated program into a forward program that
   also returns residuals and a backward program; it never re-traces f.
+- While `chainrule.config.debug_nans` is on, each staged equation records the user's source
+  line, programs are not optimized, and jit traces again (the flag is part of its cache key);
+  the jit primitive then runs its program equation by equation (chainrule.config).
 """
 from __future__ import annotations
 
 import functools
 import logging
 import numbers
+import sys
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -243,7 +247,7 @@ jit_p.abstract_eval = lambda *avals, program: [o.aval for o in program.outs]
 def _finish(prog):
     if prog._cache.get("captured"):
         raise RuntimeError("internal: a derived program captured outer tracers")
-    if config.optimize:
+    if config.optimize and not _DEBUG_NANS:
         from ..compiler import optimize
         prog = optimize(prog)
     return prog
@@ -427,7 +431,7 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
         dkw = {k: v for k, v in kwargs.items() if k not in s_names}
         leaves, tree = tu.tree_flatten((dyn, dkw))
         leaves = [_as_leaf(x) for x in leaves]
-        return (tree, _signature(leaves), tuple(statics)), nums, leaves, tree
+        return (tree, _signature(leaves), tuple(statics), _DEBUG_NANS), nums, leaves, tree
 
     def _trace(args, kwargs, nums, leaves, tree):
         box = []
@@ -446,7 +450,7 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
 
         prog = stage_flat(flat, [get_aval(x) for x in leaves])
         captured = prog._cache.pop("captured")
-        if config.optimize:
+        if config.optimize and not _DEBUG_NANS:
             from ..compiler import optimize
             prog = optimize(prog)
         return prog, box[0], captured
@@ -494,7 +498,9 @@ def _hashable(v, what):
 
 
 def _explain(old, new):
-    (ot, osig, ost), (nt, nsig, nst) = old, new
+    (ot, osig, ost, odbg), (nt, nsig, nst, ndbg) = old, new
+    if odbg != ndbg:
+        return f"config.debug_nans changed to {ndbg}"
     if ot != nt:
         return f"the argument structure changed: {ot} -> {nt}"
     if ost != nst:
@@ -504,3 +510,28 @@ def _explain(old, new):
             return (f"argument leaf {i} changed from {ShapedArray(*a).str_short()} to "
                     f"{ShapedArray(*b).str_short()}")
     return "the signature changed"
+
+
+# ---------------------------------------------------------------------------------------------
+# debug_nans: a recording process, swapped in by chainrule.config
+
+_DEBUG_NANS = False
+
+
+def _process_checking(self, prim, args, params):
+    """StageTrace.process while debug_nans is on: the new equation records the user's line."""
+    n = len(self.eqns)
+    out = _process_fast(self, prim, args, params)
+    if len(self.eqns) > n:
+        from ..config import record_eqn
+        record_eqn(self.eqns[-1], sys._getframe(1))
+    return out
+
+
+_process_fast = StageTrace.process
+
+
+def _debug_nans(on: bool) -> None:
+    global _DEBUG_NANS
+    _DEBUG_NANS = on
+    StageTrace.process = _process_checking if on else _process_fast
