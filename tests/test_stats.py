@@ -593,6 +593,10 @@ def test_mvn_singular():
                 _mvn_call("cs", m, pts, mean, cov, allow_singular=True),
                 _mvn_call("scipy", m, pts, mean, cov, allow_singular=True), rtol=1e-8,
                 atol=1e-300)
+    # differentiable along the support, in the point and the mean
+    check_grads(lambda t, m: cs.multivariate_normal.logpdf(m + cnp.matmul(t, b.T), m, cov,
+                                                           allow_singular=True),
+                (rng.standard_normal((4, 2)), mean), order=2)
     diag = np.array([1.5, 0.0, 2.0])
     pts = np.array([[0.1, 0.0, -0.3], [0.1, 0.2, 0.3]])
     np.testing.assert_allclose(cs.multivariate_normal.logpdf(pts, None, diag,

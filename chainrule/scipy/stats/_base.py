@@ -118,38 +118,50 @@ def log1mexp(a):
 # --- method documentation ------------------------------------------------------------------------
 
 _METHOD_DOC = {
-    "logpdf": ("The log of the probability density at x.", "x", "log-density (-inf outside "
-               "the support)"),
-    "pdf": ("The probability density at x.", "x", "density (0 outside the support)"),
-    "logpmf": ("The log of the probability mass at k.", "k", "log-probability (-inf off the "
-               "support and at non-integer k)"),
-    "pmf": ("The probability mass at k.", "k", "probability (0 off the support)"),
-    "cdf": ("The cumulative distribution function P(X <= x).", "x", "probability"),
-    "logcdf": ("The log of the cumulative distribution function.", "x", "log-probability"),
-    "sf": ("The survival function P(X > x) = 1 - cdf, computed without cancellation.", "x",
+    "logpdf": ("The log of the probability density.", "log-density (-inf outside the "
+               "support)"),
+    "pdf": ("The probability density.", "density (0 outside the support)"),
+    "logpmf": ("The log of the probability mass.", "log-probability (-inf off the support "
+               "and at non-integer k)"),
+    "pmf": ("The probability mass.", "probability (0 off the support and at non-integer k)"),
+    "cdf": ("The cumulative distribution function P(X <= x).", "probability"),
+    "logcdf": ("The log of the cumulative distribution function.", "log-probability"),
+    "sf": ("The survival function P(X > x) = 1 - cdf, computed directly (no cancellation).",
            "probability"),
-    "logsf": ("The log of the survival function.", "x", "log-probability"),
-    "ppf": ("The percent point function (inverse of cdf).", "q", "quantile (nan for q "
+    "logsf": ("The log of the survival function.", "log-probability"),
+    "ppf": ("The percent point function (the inverse of cdf).", "quantile (nan for q "
             "outside [0, 1])"),
-    "isf": ("The inverse survival function (inverse of sf).", "q", "quantile (nan for q "
+    "isf": ("The inverse survival function (the inverse of sf).", "quantile (nan for q "
             "outside [0, 1])"),
 }
+_DATA_DOC = {"x": "x: the data (array-like).",
+             "k": "k: the data (array-like, integer-valued; not differentiated).",
+             "q": "q: probabilities in [0, 1] (array-like)."}
 
 
-def _doc_for(dist_name, method, shapes, params, example):
-    summary, data, returns = _METHOD_DOC[method]
-    names = ", ".join(shapes + params)
-    call = f"{dist_name}.{method}({data}{', ' if names else ''}{names})"
-    data_doc = {"x": "x: the data (array-like).", "k": "k: the data, integer-valued.",
-                "q": "q: probabilities in [0, 1]."}[data if data != "x" else "x"]
-    shape_doc = "".join(f"\n      {s}: shape parameter (array-like, broadcasts)." for s in shapes)
-    loc_doc = "\n      loc: location (default 0)." if "loc" in params else ""
-    scale_doc = "\n      scale: scale > 0 (default 1)." if "scale" in params else ""
-    return (f"{summary}\n\n    {call}, as scipy.stats.{dist_name}.{method}; all arguments "
-            f"broadcast, and it is differentiable in every float argument.\n\n    Args:\n"
-            f"      {data_doc}{shape_doc}{loc_doc}{scale_doc}\n\n    Returns:\n      the "
-            f"{returns}, with the broadcast shape of the arguments; nan where a parameter "
-            f"is invalid.\n\n    Example:\n      >>> {example}\n")
+def _doc_for(dist, method):
+    """The docstring of `dist.method`, from the distribution's parameter names."""
+    summary, returns = _METHOD_DOC[method]
+    data = "q" if method in ("ppf", "isf") else ("k" if dist.params == ("loc",) else "x")
+    names = list(dist.shapes) + list(dist.params)
+    call = f"{dist.name}.{method}({', '.join([data] + names)})"
+    args = [_DATA_DOC[data]] + [f"{s}: {dist.shape_doc.get(s, 'shape parameter.')}"
+                                for s in dist.shapes]
+    args.append("loc: location (default 0).")
+    if "scale" in dist.params:
+        args.append("scale: scale > 0 (default 1).")
+    what = ("the data and every parameter" if data != "k"
+            else "the float parameters")
+    example = dist._examples().get(method)
+    if example is None:
+        ex_data = {"q": "0.9", "k": "2", "x": dist.example_x}[data]
+        example = f"{dist.name}.{method}({', '.join([ex_data] + list(dist.example_shapes))})"
+    arg_lines = "".join(f"\n      {a}" for a in args)
+    return (f"{summary}\n\n    {call}, as scipy.stats.{dist.name}.{method}: the arguments "
+            f"broadcast, positionally or by name, and it is differentiable (any order) in "
+            f"{what}.\n\n    Args:{arg_lines}\n\n    Returns:\n      the {returns}, in the "
+            f"broadcast shape; nan where a parameter is invalid or the data is nan.\n\n"
+            f"    Example:\n      >>> {example}\n")
 
 
 # --- univariate distributions ------------------------------------------------------------------
@@ -166,6 +178,9 @@ class _Univariate:
     b = INF                    # `_support(*shapes)`)
     methods: tuple = ()        # the public methods this distribution has
     _all_methods: tuple = ()
+    example_x = "0.5"          # example data and shape values for the docstrings
+    example_shapes: tuple = ()
+    shape_doc: dict = {}       # name -> one line on each shape parameter
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -180,12 +195,8 @@ class _Univariate:
         cls.methods = tuple(avail)
 
     def __init__(self):
-        for m in self.methods:
-            bound = getattr(self, m)
-            example = self._examples().get(m, f"{self.name}.{m}(...)")
-            doc = _doc_for(self.name, m, list(self.shapes), list(self.params), example)
-            wrapper = _method(bound, doc, f"{self.name}.{m}")
-            object.__setattr__(self, m, wrapper)
+        for m in self.methods:   # per-distribution docstrings on the instance's methods
+            setattr(self, m, _method(getattr(self, m), _doc_for(self, m), f"{self.name}.{m}"))
 
     def _examples(self) -> dict:
         return {}
@@ -286,13 +297,19 @@ class Frozen:
         return f"{self.dist.name}({', '.join(parts)})"
 
 
-class _Standardized:
-    """The parsed arguments of a univariate method call."""
+class _Call:
+    """The parsed arguments of one univariate method call. loc and scale are None where they
+    are statically 0 and 1 (Python numbers), so that no arithmetic is spent on them."""
 
-    __slots__ = ("z", "shapes", "scale", "valid", "shape")
+    __slots__ = ("data", "shapes", "loc", "scale", "valid", "shape")
 
-    def __init__(self, z, shapes, scale, valid, shape):
-        self.z, self.shapes, self.scale, self.valid, self.shape = z, shapes, scale, valid, shape
+    def __init__(self, data, shapes, loc, scale, valid, shape):
+        self.data, self.shapes, self.loc, self.scale = data, shapes, loc, scale
+        self.valid, self.shape = valid, shape
+
+    def standardized(self):
+        z = self.data if self.loc is None else self.data - self.loc
+        return z if self.scale is None else z / self.scale
 
 
 class _Continuous(_Univariate):
@@ -311,7 +328,7 @@ class _Continuous(_Univariate):
     def _pdf(self, z, *shapes):
         return cnp.exp(self._logpdf(z, *shapes))
 
-    def _parse(self, x, args, kwds, method, standardize=True) -> _Standardized:
+    def _parse(self, x, args, kwds, method) -> _Call:
         *shapes, loc, scale = self._bind(args, kwds, method)
         loc0 = is_number(loc) and loc == 0
         scale_static = is_number(scale) and scale > 0
@@ -325,82 +342,77 @@ class _Continuous(_Univariate):
             shapes = [cnp.where(valid, s, safe) for s, safe in zip(shapes, self.safe_shapes)]
             if not scale_static:
                 scale = cnp.where(valid, scale, 1.0)
-        if not standardize:   # ppf/isf: x holds q, the caller maps back with loc and scale
-            return _Standardized(x, shapes, (loc, loc0, scale, scale1), valid, shape)
-        z = x if loc0 else x - loc
-        if not scale1:
-            z = z / scale
-        return _Standardized(z, shapes, None if scale1 else scale, valid, shape)
+        return _Call(x, shapes, None if loc0 else loc, None if scale1 else scale, valid, shape)
 
-    def _masked(self, s, fn, open_support, below, above, inside_fill=None):
-        """fn(z_safe, *shapes) inside the support, `below`/`above` outside, nan for nan data."""
-        lo, hi = self._support(*s.shapes)
-        z = s.z
+    def _masked(self, c, fn, open_support, below, above):
+        """fn(z, *shapes) inside the support (z made safe outside it), `below`/`above` the
+        support's lower/upper side, nan for nan data."""
+        lo, hi = self._support(*c.shapes)
+        z = c.standardized()
         lo_inf = is_number(lo) and lo == -INF
         hi_inf = is_number(hi) and hi == INF
-        if lo_inf and hi_inf:
-            return fn(z, *s.shapes)
+        if lo_inf and hi_inf:   # formulas take +-inf and propagate nan themselves
+            return fn(z, *c.shapes)
         inside = True
         if not lo_inf:
             inside = and_(inside, (lo < z) if open_support else (lo <= z))
         if not hi_inf:
             inside = and_(inside, (z < hi) if open_support else (z <= hi))
         zs = cnp.where(inside, z, self._interior(lo, hi))
-        out = cnp.where(inside, fn(zs, *s.shapes), below)
+        out = cnp.where(inside, fn(zs, *c.shapes), below)
         if below != above and not hi_inf:   # (one scalar per select keeps the dtype)
             out = cnp.where(z >= hi, above, out)
         return cnp.where(cnp.isnan(z), NAN, out)
 
-    def _finish(self, s, out):
-        if s.valid is not True:
-            out = cnp.where(s.valid, out, NAN)
-        return finish(out, s.shape)
+    def _finish(self, c, out):
+        if c.valid is not True:
+            out = cnp.where(c.valid, out, NAN)
+        return finish(out, c.shape)
 
     def logpdf(self, x: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(x, args, kwds, "logpdf")
-        out = self._masked(s, self._logpdf, self._open_pdf, -INF, -INF)
-        if s.scale is not None:
-            out = out - cnp.log(s.scale)
-        return self._finish(s, out)
+        c = self._parse(x, args, kwds, "logpdf")
+        out = self._masked(c, self._logpdf, self._open_pdf, -INF, -INF)
+        if c.scale is not None:
+            out = out - cnp.log(c.scale)
+        return self._finish(c, out)
 
     def pdf(self, x: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(x, args, kwds, "pdf")
-        out = self._masked(s, self._pdf, self._open_pdf, 0.0, 0.0)
-        if s.scale is not None:
-            out = out / s.scale
-        return self._finish(s, out)
+        c = self._parse(x, args, kwds, "pdf")
+        out = self._masked(c, self._pdf, self._open_pdf, 0.0, 0.0)
+        if c.scale is not None:
+            out = out / c.scale
+        return self._finish(c, out)
 
     def cdf(self, x: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(x, args, kwds, "cdf")
-        return self._finish(s, self._masked(s, self._cdf, True, 0.0, 1.0))
+        c = self._parse(x, args, kwds, "cdf")
+        return self._finish(c, self._masked(c, self._cdf, True, 0.0, 1.0))
 
     def logcdf(self, x: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(x, args, kwds, "logcdf")
-        return self._finish(s, self._masked(s, self._logcdf, True, -INF, 0.0))
+        c = self._parse(x, args, kwds, "logcdf")
+        return self._finish(c, self._masked(c, self._logcdf, True, -INF, 0.0))
 
     def sf(self, x: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(x, args, kwds, "sf")
-        return self._finish(s, self._masked(s, self._sf, True, 1.0, 0.0))
+        c = self._parse(x, args, kwds, "sf")
+        return self._finish(c, self._masked(c, self._sf, True, 1.0, 0.0))
 
     def logsf(self, x: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(x, args, kwds, "logsf")
-        return self._finish(s, self._masked(s, self._logsf, True, 0.0, -INF))
+        c = self._parse(x, args, kwds, "logsf")
+        return self._finish(c, self._masked(c, self._logsf, True, 0.0, -INF))
 
     def _quantile(self, q, args, kwds, method, fn, at0_is_lo):
-        s = self._parse(q, args, kwds, method, standardize=False)
-        loc, loc0, scale, scale1 = s.scale
-        q = s.z
-        lo, hi = self._support(*s.shapes)
+        c = self._parse(q, args, kwds, method)
+        q = c.data
+        lo, hi = self._support(*c.shapes)
         inside = (q > 0) & (q < 1)
         qs = cnp.where(inside, q, 0.5)
         at0, at1 = (lo, hi) if at0_is_lo else (hi, lo)
-        z = cnp.where(inside, fn(qs, *s.shapes), NAN)
+        z = cnp.where(inside, fn(qs, *c.shapes), NAN)
         z = cnp.where(q == 0, at0, cnp.where(q == 1, at1, z))
-        if not scale1:
-            z = z * scale
-        if not loc0:
-            z = z + loc
-        return self._finish(s, z)
+        if c.scale is not None:
+            z = z * c.scale
+        if c.loc is not None:
+            z = z + c.loc
+        return self._finish(c, z)
 
     def ppf(self, q: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
         return self._quantile(q, args, kwds, "ppf", self._ppf, True)
@@ -438,55 +450,55 @@ class _Discrete(_Univariate):
         valid = self._argcheck(*shapes)
         if valid is not True:
             shapes = [cnp.where(valid, s, safe) for s, safe in zip(shapes, self.safe_shapes)]
-        return _Standardized(k if loc0 else k - loc, shapes, None, valid, shape)
+        return _Call(k, shapes, None if loc0 else loc, None, valid, shape)
 
     _finish = _Continuous._finish
 
-    def _pointwise(self, s, fn, fill):
-        lo, hi = self._support(*s.shapes)
-        k = s.z
+    def _pointwise(self, c, fn, fill):
+        lo, hi = self._support(*c.shapes)
+        k = c.standardized()
         inside = cnp.floor(k) == k
         if not (is_number(lo) and lo == -INF):
             inside = inside & (k >= lo)
         if not (is_number(hi) and hi == INF):
             inside = inside & (k <= hi)
         ks = cnp.where(inside, k, lo)
-        out = cnp.where(inside, fn(ks, *s.shapes), fill)
+        out = cnp.where(inside, fn(ks, *c.shapes), fill)
         return cnp.where(cnp.isnan(k), NAN, out)
 
-    def _cumulative(self, s, fn, below, above):
-        lo, hi = self._support(*s.shapes)
-        k = s.z
+    def _cumulative(self, c, fn, below, above):
+        lo, hi = self._support(*c.shapes)
+        k = c.standardized()
         inside = k >= lo
         hi_inf = is_number(hi) and hi == INF
         if not hi_inf:
             inside = inside & (k < hi)
         ks = cnp.where(inside, cnp.floor(k), lo)
-        out = cnp.where(inside, fn(ks, *s.shapes), below)
+        out = cnp.where(inside, fn(ks, *c.shapes), below)
         if not hi_inf:
             out = cnp.where(k >= hi, above, out)
         return cnp.where(cnp.isnan(k), NAN, out)
 
     def logpmf(self, k: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(k, args, kwds, "logpmf")
-        return self._finish(s, self._pointwise(s, self._logpmf, -INF))
+        c = self._parse(k, args, kwds, "logpmf")
+        return self._finish(c, self._pointwise(c, self._logpmf, -INF))
 
     def pmf(self, k: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(k, args, kwds, "pmf")
-        return self._finish(s, self._pointwise(s, self._pmf, 0.0))
+        c = self._parse(k, args, kwds, "pmf")
+        return self._finish(c, self._pointwise(c, self._pmf, 0.0))
 
     def cdf(self, k: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(k, args, kwds, "cdf")
-        return self._finish(s, self._cumulative(s, self._cdf, 0.0, 1.0))
+        c = self._parse(k, args, kwds, "cdf")
+        return self._finish(c, self._cumulative(c, self._cdf, 0.0, 1.0))
 
     def logcdf(self, k: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(k, args, kwds, "logcdf")
-        return self._finish(s, self._cumulative(s, self._logcdf, -INF, 0.0))
+        c = self._parse(k, args, kwds, "logcdf")
+        return self._finish(c, self._cumulative(c, self._logcdf, -INF, 0.0))
 
     def sf(self, k: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(k, args, kwds, "sf")
-        return self._finish(s, self._cumulative(s, self._sf, 1.0, 0.0))
+        c = self._parse(k, args, kwds, "sf")
+        return self._finish(c, self._cumulative(c, self._sf, 1.0, 0.0))
 
     def logsf(self, k: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
-        s = self._parse(k, args, kwds, "logsf")
-        return self._finish(s, self._cumulative(s, self._logsf, 0.0, -INF))
+        c = self._parse(k, args, kwds, "logsf")
+        return self._finish(c, self._cumulative(c, self._logsf, 0.0, -INF))

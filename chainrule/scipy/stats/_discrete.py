@@ -16,6 +16,8 @@ class poisson_gen(_Discrete):
     """The Poisson distribution with mean mu >= 0: pmf(k) = mu**k exp(-mu) / k!."""
 
     name = "poisson"
+    shape_doc = {"mu": "mean mu >= 0."}
+    example_shapes = ("2.5",)
     shapes = ("mu",)
     safe_shapes = (1.0,)
     a = 0.0
@@ -40,6 +42,8 @@ class bernoulli_gen(_Discrete):
     """The Bernoulli distribution on {0, 1} with P(1) = p, 0 <= p <= 1."""
 
     name = "bernoulli"
+    shape_doc = {"p": "probability of 1, in [0, 1]."}
+    example_shapes = ("0.3",)
     shapes = ("p",)
     safe_shapes = (0.5,)
     a, b = 0.0, 1.0
@@ -70,6 +74,9 @@ class binom_gen(_Discrete):
     """The binomial distribution: k successes in n trials (integer n >= 0) of probability p."""
 
     name = "binom"
+    shape_doc = {"n": "number of trials (a non-negative integer).",
+                 "p": "success probability, in [0, 1]."}
+    example_shapes = ("4", "0.5")
     shapes = ("n", "p")
     safe_shapes = (1.0, 0.5)
     a = 0.0

@@ -159,6 +159,7 @@ class uniform_gen(_Continuous):
     """The uniform distribution on [loc, loc + scale]."""
 
     name = "uniform"
+    example_x = "0.3"
     a, b = 0.0, 1.0
 
     def _examples(self):

@@ -24,6 +24,8 @@ class t_gen(_Continuous):
     """
 
     name = "t"
+    shape_doc = {"df": "degrees of freedom > 0 (inf gives the normal)."}
+    example_shapes = ("3.0",)
     shapes = ("df",)
     safe_shapes = (1.0,)
 
@@ -76,6 +78,8 @@ class gamma_gen(_Continuous):
     """The gamma distribution with shape a > 0: pdf(z) = z**(a - 1) exp(-z) / Gamma(a)."""
 
     name = "gamma"
+    shape_doc = {"a": "shape a > 0."}
+    example_shapes = ("2.0",)
     shapes = ("a",)
     safe_shapes = (1.0,)
     a = 0.0
@@ -103,6 +107,8 @@ class chi2_gen(_Continuous):
     """The chi-squared distribution with df > 0 degrees of freedom (gamma(df / 2, scale=2))."""
 
     name = "chi2"
+    shape_doc = {"df": "degrees of freedom > 0."}
+    example_shapes = ("3.0",)
     shapes = ("df",)
     safe_shapes = (1.0,)
     a = 0.0
@@ -131,6 +137,8 @@ class beta_gen(_Continuous):
     """The beta distribution on [0, 1] with shapes a, b > 0."""
 
     name = "beta"
+    shape_doc = {"a": "shape a > 0.", "b": "shape b > 0."}
+    example_x, example_shapes = "0.3", ("2.0", "5.0")
     shapes = ("a", "b")
     safe_shapes = (1.0, 1.0)
     a, b = 0.0, 1.0

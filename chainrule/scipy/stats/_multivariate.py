@@ -1,22 +1,26 @@
 """Multivariate distributions: multivariate_normal and dirichlet, with SciPy's conventions.
 
 multivariate_normal: x has the components on its last axis; cov may be a scalar (times the
-identity), a vector (the diagonal) or a matrix. A full matrix is factored by Cholesky
-(logdet = 2 sum log diag L, Mahalanobis term by a triangular solve), which is stable and
-differentiable for positive definite cov (which is symmetrized, (cov + cov^T) / 2, as in
-JAX, so that its gradient is the symmetric matrix of the textbook formula); allow_singular=True follows SciPy's
-pseudo-inverse/pseudo-determinant (eigh, eigenvalues above SciPy's cutoff), with -inf off the
-support subspace. As an extension over SciPy, mean (..., d) and cov (..., d, d) may carry
-leading batch dimensions, broadcasting against x.
+identity), a vector (the diagonal) or a matrix. A full matrix is symmetrized ((cov + cov^T) / 2,
+as JAX does, so that its gradient is the symmetric one of the textbook formula) and factored
+by Cholesky (logdet = 2 sum log diag L, the Mahalanobis term by a triangular solve), which is
+stable and differentiable for positive definite cov. allow_singular=True follows SciPy's
+pseudo-inverse and pseudo-determinant (eigh, eigenvalues above SciPy's cutoff), with -inf off
+the support subspace; its derivatives go through eigh, so they need distinct eigenvalues
+(a diagonal cov has no such restriction). As an extension over SciPy, mean (..., d) and
+cov (..., d, d) may carry leading batch dimensions, broadcasting against x.
 
 dirichlet: as in SciPy, x has the components on its FIRST axis (K or K - 1 entries; with
 K - 1 the last is 1 - sum), alpha is a vector of K positive concentrations.
 
 Where SciPy raises ValueError on the values of the arguments (a point off the simplex, alpha
-<= 0, a covariance that is not positive semidefinite), these functions cannot (the values are
-not known under jit or vmap): they return -inf for points outside the support and nan for
-invalid parameters, like the univariate distributions. Shape errors raise ValueError.
-Outputs are squeezed as SciPy squeezes them (a single point gives a 0-d array).
+<= 0, a zero or negative variance), these functions cannot (the values are not known under
+jit or vmap): they return -inf for points outside the support and nan for invalid parameters,
+like the univariate distributions. The exception is a full cov that is not positive definite
+with allow_singular=False: the Cholesky factorization raises numpy.linalg.LinAlgError (a
+ValueError, as SciPy's), eagerly and under every transform. Shape errors raise ValueError.
+Outputs are squeezed as SciPy squeezes them (a single point gives a 0-d array). With
+mean=None, a vector cov (the diagonal) sets the dimension (SciPy requires the mean then).
 """
 from __future__ import annotations
 

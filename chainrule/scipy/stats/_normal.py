@@ -52,6 +52,8 @@ class lognorm_gen(_Continuous):
     """
 
     name = "lognorm"
+    shape_doc = {"s": "shape s > 0 (the standard deviation of log X)."}
+    example_shapes = ("0.5",)
     shapes = ("s",)
     safe_shapes = (1.0,)
     a = 0.0
@@ -123,6 +125,9 @@ class truncnorm_gen(_Continuous):
     """
 
     name = "truncnorm"
+    shape_doc = {"a": "lower bound, in standard units (may be -inf).",
+                 "b": "upper bound > a, in standard units (may be inf)."}
+    example_shapes = ("-1.0", "2.0")
     shapes = ("a", "b")
     safe_shapes = (-1.0, 1.0)
 
