@@ -322,14 +322,22 @@ def test_python_scalars_keep_float32():
 
 def test_complex_values():
     z = np.array([0.5 + 1.0j, -1.5 + 0.2j, 3.0 - 2.0j])
-    np.testing.assert_allclose(csp.gamma(z), sps.gamma(z), rtol=1e-13)
-    np.testing.assert_allclose(csp.loggamma(z), sps.loggamma(z), rtol=1e-13)
-    np.testing.assert_allclose(csp.zeta(z + 1.0), sps.zeta(z + 1.0), rtol=1e-13)
-    z64 = z.astype(np.complex64)
-    assert csp.gamma(z64).dtype == np.complex64 and csp.loggamma(z64).dtype == np.complex64
-    # gamma is holomorphic: first derivative Gamma(z) psi(z)
-    g = cr.grad(lambda v: csp.gamma(v), holomorphic=True)(z[0])
-    np.testing.assert_allclose(g, sps.gamma(z[0]) * sps.digamma(z[0]), rtol=1e-12)
+    for name in ("gamma", "loggamma", "digamma", "erf", "erfc", "erfcx", "log_ndtr", "expi",
+                 "exp1", "zeta"):
+        fn, ref = getattr(csp, name), getattr(sps, name)
+        np.testing.assert_allclose(fn(z), ref(z), rtol=1e-13, err_msg=name)
+        np.testing.assert_allclose(cr.jit(fn)(z), ref(z), rtol=1e-13, err_msg=name)
+        z64 = z.astype(np.complex64)
+        assert fn(z64).dtype == np.complex64, name
+    # first derivatives in the complex plane (holomorphic), against central differences
+    for name in ("gamma", "loggamma", "erf", "erfc", "erfcx", "expi", "exp1"):
+        fn = getattr(csp, name)
+        g = cr.grad(fn, holomorphic=True)(z[0])
+        h = 1e-6
+        np.testing.assert_allclose(g, (fn(z[0] + h) - fn(z[0] - h)) / (2 * h), rtol=1e-8,
+                                   err_msg=name)
+    g = cr.grad(csp.gamma, holomorphic=True)(z[0])
+    np.testing.assert_allclose(g, sps.gamma(z[0]) * sps.digamma(z[0]), rtol=1e-13)
 
 
 # --- values at large and small arguments (stability) ---------------------------------------------
@@ -389,13 +397,18 @@ def test_special_values_match_scipy():
             np.testing.assert_allclose(got, want, rtol=1e-15, equal_nan=True, err_msg=name)
 
 
-# --- parameter derivatives of the incomplete gamma and beta functions vs SciPy ---------------------
+# --- parameter derivatives of the incomplete gamma and beta functions vs SciPy -----------------
 
 def _d(f, argnum, order=1):
-    """Elementwise derivative of f in argument argnum (f elementwise): grad of the sum."""
-    g = f
+    """The order-th elementwise derivative of (elementwise) f in argument argnum."""
     for _ in range(order):
-        g = (lambda h: lambda *a: cr.grad(lambda *b: cnp.sum(h(*b)), argnums=argnum)(*a))(g)
+        f = _grad_of_sum(f, argnum)
+    return f
+
+
+def _grad_of_sum(f, argnum):
+    def g(*args):
+        return cr.grad(lambda *b: cnp.sum(f(*b)), argnums=argnum)(*args)
     return g
 
 
@@ -593,3 +606,18 @@ def test_multigammaln_errors():
         csp.multigammaln(3.0, 1.5)
     with pytest.raises(ValueError, match=r"0.5 \* \(d-1\)"):
         csp.multigammaln(np.array([0.9, 3.0]), 3)
+
+
+def test_incomplete_functions_finite_at_the_support_boundary():
+    # P(a, x) at x == 0 and I_x(a, b) at x == 0 and 1 (a, b > 1): every first and second
+    # derivative is finite (0 * log(0) terms are taken as their limit 0)
+    with np.errstate(all="ignore"):
+        g, h = _all_grads(csp.gammainc, np.array([2.0, 3.5]), np.zeros(2))
+    assert all(np.all(np.isfinite(v)) for v in list(g) + [v for row in h for v in row])
+    np.testing.assert_array_equal(g[0], 0.0)
+    np.testing.assert_array_equal(g[1], 0.0)
+    with np.errstate(all="ignore"):
+        g, h = _all_grads(csp.betainc, np.array([2.0, 3.0]), np.array([2.5, 2.0]),
+                          np.array([0.0, 1.0]))
+    assert all(np.all(np.isfinite(v)) for v in list(g) + [v for row in h for v in row])
+    np.testing.assert_array_equal(g[2], 0.0)

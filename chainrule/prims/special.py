@@ -25,8 +25,8 @@ import scipy.special as sps
 
 from ..core import ShapedArray
 from .base import elementwise, ufunc_aval
-from .elementwise import (and_p, digamma_p, eq_p, exp_p, gammaln_p, log1p_p, log_p, lt_p,
-                          polygamma_p, select_p, sign_p, sin_p, cos_p, zmul_p)
+from .elementwise import (digamma_p, eq_p, exp_p, gammaln_p, log1p_p, log_p, lt_p,
+                          or_p, polygamma_p, pow_p, select_p, sign_p, sin_p, cos_p, zmul_p)
 
 TESTED_IN = "tests/test_special.py"
 
@@ -98,18 +98,6 @@ def _safe_div_x(num, x, at0):
     """num / x, taken as `at0` where x == 0 (the untaken branch never divides by zero)."""
     z = eq_p(x, 0)
     return select_p(z, at0, num / select_p(z, 1.0, x))
-
-
-def _xlogy(x, y):
-    """x * log(y), 0 at x == y == 0; the derivative in x stays log(y) at x == 0."""
-    ys = select_p(and_p(eq_p(x, 0), eq_p(y, 0)), 1.0, y)
-    return x * log_p(ys)
-
-
-def _xlog1py(x, y):
-    """x * log1p(y), 0 at x == 0, y == -1."""
-    ys = select_p(and_p(eq_p(x, 0), eq_p(y, -1)), 0.0, y)
-    return x * log1p_p(ys)
 
 
 def _dgamma(n, x):
@@ -534,8 +522,14 @@ def _exp_partials(f, g, i, j):
 
 
 def _gamma_density(a, x):
-    """x^(a-1) e^-x / Gamma(a), the derivative of P(a, x) in x."""
-    return exp_p(_xlogy(a - 1.0, x) - x - gammaln_p(a))
+    """x^(a-1) e^-x / Gamma(a), the derivative of P(a, x) in x. At x == 0 it is written with
+    a power, whose derivatives there are the one-sided limits (e.g. 1 for a = 2)."""
+    z = eq_p(x, 0)
+    xs = select_p(z, 1.0, x)
+    inner = exp_p((a - 1.0) * log_p(xs) - xs - gammaln_p(a))
+    x0 = select_p(z, x, 1.0)  # the untaken branch sees a harmless value (no warnings)
+    edge = pow_p(x0, a - 1.0) * exp_p(-x0 - gammaln_p(a))
+    return select_p(z, edge, inner)
 
 
 def _gamma_density_da(a, x, k):
@@ -573,8 +567,16 @@ igamma_da_p = elementwise(
 # --- incomplete beta function -----------------------------------------------------------------
 
 def _beta_density(a, b, x):
-    """x^(a-1) (1-x)^(b-1) / B(a, b), the derivative of I_x(a, b) in x."""
-    return exp_p(_xlogy(a - 1.0, x) + _xlog1py(b - 1.0, -x) - betaln_p(a, b))
+    """x^(a-1) (1-x)^(b-1) / B(a, b), the derivative of I_x(a, b) in x (with powers at x == 0
+    and x == 1, as for the gamma density)."""
+    z0, z1 = eq_p(x, 0), eq_p(x, 1)
+    xs = select_p(or_p(z0, z1), 0.5, x)
+    lb = betaln_p(a, b)
+    inner = exp_p((a - 1.0) * log_p(xs) + (b - 1.0) * log1p_p(-xs) - lb)
+    x0, x1 = select_p(z0, x, 0.5), select_p(z1, x, 0.5)
+    at0 = pow_p(x0, a - 1.0) * exp_p((b - 1.0) * log1p_p(-x0) - lb)
+    at1 = exp_p((a - 1.0) * log_p(x1) - lb) * pow_p(1.0 - x1, b - 1.0)
+    return select_p(z0, at0, select_p(z1, at1, inner))
 
 
 def _beta_density_dab(a, b, x, i, j):

@@ -16,8 +16,10 @@ Contract:
   xlogy, xlog1py, entr, rel_entr and kl_div use the "safe where" pattern, so that their
   derivatives at x == 0 are finite (the untaken branch never sees log(0)).
 - Complex arguments: gamma, loggamma, digamma, erf, erfc, erfcx, log_ndtr, expi, exp1 and the
-  Riemann zeta (q=None) accept complex values like SciPy; derivatives are for real arguments
-  (gamma, loggamma, erf and erfc are also complex-differentiable to first order).
+  Riemann zeta (q=None) accept complex values like SciPy. Derivatives are for real arguments;
+  gamma, loggamma, erf, erfc, erfcx, expi and exp1 are also complex-differentiable to first
+  order (grad(..., holomorphic=True)); their second derivatives need polygamma (real only)
+  for gamma and loggamma.
 """
 from __future__ import annotations
 
