@@ -7,12 +7,14 @@ Contract:
 - The derivatives of the regularized incomplete gamma functions in `a` and of the regularized
   incomplete beta function in `a` and `b` have no closed form. They are primitives of their
   own (`igamma_da`, `betainc_dab`), carrying the derivative order as a static parameter, so
-  that differentiating them again only raises the order. Their impl runs SciPy's classical
+  that differentiating them again only raises the order. Their impl runs the classical
   algorithms (the series / continued fraction of the incomplete gamma function, the continued
   fraction of the incomplete beta function) in truncated Taylor arithmetic in the shape
   parameters ("jets"), which gives every derivative to about the accuracy of the value.
 - The derivatives of the Hurwitz zeta function in x are the primitive `zeta_dx` (order k as a
   static parameter), computed by Euler-Maclaurin summation.
+- The derivative primitives have no lowering (their impl is Python over NumPy): programs
+  using them run under jit, but `export` (standalone source) refuses them by name.
 - Special primitives that predate this module (erf, erfc, erfinv, expit, gammaln, digamma,
   polygamma) live in prims/elementwise.py.
 """

@@ -9,7 +9,7 @@ Contract:
   compilable under jit.
 - Each function is one primitive (prims/special.py, prims/elementwise.py) or a composition of
   primitives. The derivatives of gammainc/gammaincc in `a` and of betainc in `a` and `b` have
-  no closed form: they are primitives of their own, computed by SciPy's classical algorithms
+  no closed form: they are primitives of their own, computed by the classical algorithms
   run in truncated Taylor arithmetic (see the docstrings for the domain and accuracy). The
   derivative of zeta in x is computed by Euler-Maclaurin summation.
 - Numerically safe forms: logsumexp, softmax and log_softmax shift by a stop-gradient maximum;
@@ -164,8 +164,9 @@ def betainc(a, b, x):
     Differentiable in x (closed form) and in a and b: the parameter derivatives (any order,
     mixed ones included) are computed by the continued fraction of I_x(a, b) in truncated
     Taylor arithmetic, with I_x(a, b) = 1 - I_(1-x)(b, a) for x > (a+1)/(a+b+2). On
-    0 < a, b <= 1e3 and 0 < x < 1 they agree with finite differences of SciPy to ~1e-9
-    relative (the derivative is 0 at x = 0 and x = 1; NaN outside the domain).
+    1e-2 <= a, b <= 1e3 and 0 < x < 1 they agree with finite differences of SciPy to 1e-8
+    relative or better (typically 1e-9, relative to I or to 1 - I, whichever is smaller);
+    they are 0 at x = 0 and x = 1 and NaN outside the domain.
 
     Args:
       a, b: array_like, > 0.
@@ -184,8 +185,9 @@ def gammainc(a, x):
 
     Differentiable in x (closed form) and in a: the derivatives in a (any order) are
     computed by the series of P (x < a + 1) or the continued fraction of Q = 1 - P
-    (x >= a + 1) in truncated Taylor arithmetic. On 0 < a <= 1e4, 0 <= x they agree with
-    finite differences of SciPy to ~1e-9 relative (0 at x = 0 and x = inf).
+    (x >= a + 1) in truncated Taylor arithmetic. On 1e-3 <= a <= 1e4, 0 <= x they agree
+    with finite differences of SciPy to 1e-7 relative or better (typically 1e-9, relative to
+    P or to Q, whichever is smaller); they are 0 at x = 0 and x = inf, NaN for a <= 0.
 
     Args:
       a: array_like, > 0.
