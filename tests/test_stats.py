@@ -399,6 +399,30 @@ def test_truncnorm_far_tail_values_and_gradients():
                 rtol=1e-4, atol=1e-4)
 
 
+def test_truncnorm_quantiles_round_trip():
+    """ppf/isf invert cdf/sf to full precision, also where SciPy's truncnorm.isf does not
+    (its isf(1e-300, -inf, inf) is 8.2, not norm.isf(1e-300) = 37.05)."""
+    q = np.array([1e-300, 1e-12, 0.01, 0.3, 0.5, 0.7, 0.99])
+    for a, b in [(-2.0, 1.0), (10.0, 12.0), (-12.0, -10.0), (-np.inf, 0.5), (-0.5, np.inf),
+                 (3.0, 40.0)]:
+        qm = q[2:]
+        np.testing.assert_allclose(cs.truncnorm.cdf(cs.truncnorm.ppf(qm, a, b), a, b), qm,
+                                   rtol=1e-9)
+        np.testing.assert_allclose(cs.truncnorm.sf(cs.truncnorm.isf(qm, a, b), a, b), qm,
+                                   rtol=1e-9)
+        lo = a if np.isfinite(a) else b - 8.5
+        hi = min(b, lo + 8.0)   # x far into the tails too
+        x = lo + (hi - lo) * np.array([1e-6, 1e-3, 0.2, 0.5, 0.8, 0.999])
+        c, sf = cs.truncnorm.cdf(x, a, b), cs.truncnorm.sf(x, a, b)
+        lower = c < 0.5   # (a probability near 1 does not determine x)
+        np.testing.assert_allclose(cs.truncnorm.ppf(c[lower], a, b), x[lower], rtol=1e-9)
+        np.testing.assert_allclose(cs.truncnorm.isf(sf[~lower], a, b), x[~lower], rtol=1e-9)
+    np.testing.assert_allclose(cs.truncnorm.isf(q, -np.inf, np.inf), st.norm.isf(q),
+                               rtol=1e-12)
+    np.testing.assert_allclose(cs.truncnorm.ppf(q, -np.inf, np.inf), st.norm.ppf(q),
+                               rtol=1e-12)
+
+
 def test_truncnorm_one_sided_gradient_is_finite():
     # a = (lo - mu) / sigma with lo = -inf: d/dmu must not be nan
     def f(mu):
@@ -513,6 +537,23 @@ def test_argument_parsing():
         cs.norm.logpdf(np.array([1.0 + 1j]))
     with pytest.raises(AttributeError, match="no method 'ppf'"):
         cs.gamma.ppf
+
+
+def test_discrete_loc_and_static_parameters():
+    k = np.array([-1.0, 0.0, 1.0, 2.0, 3.5, 6.0])
+    for name, shapes in (("poisson", (2.5,)), ("binom", (5.0, 0.3)), ("bernoulli", (0.4,))):
+        for m in getattr(cs, name).methods:
+            np.testing.assert_allclose(getattr(getattr(cs, name), m)(k, *shapes, loc=2.0),
+                                       getattr(getattr(st, name), m)(k, *shapes, loc=2.0),
+                                       rtol=1e-12, atol=1e-300, err_msg=f"{name}.{m}")
+    # Python-number parameters (statically valid) under jit and grad
+    x = np.array([0.3, 1.2, 2.0])
+    f = cr.jit(lambda x: cs.gamma.logcdf(x, 2.0, loc=0.1, scale=1.5))
+    np.testing.assert_allclose(f(x), st.gamma.logcdf(x, 2.0, loc=0.1, scale=1.5), rtol=1e-12)
+    g = cr.grad(lambda s: cs.norm.logpdf(1.0, 0.0, s))(2.0)
+    assert np.isclose(g, -1 / 2.0 + 1 / 2.0 ** 3)
+    h = cr.hessian(lambda mu: cs.poisson.logpmf(3, mu))(2.0)
+    assert np.isclose(h, -3 / 4.0)
 
 
 def test_docstrings_name_the_distribution():
@@ -759,7 +800,7 @@ REQUIRED = {
     "uniform": ["logpdf", "pdf", "logcdf", "cdf", "sf", "logsf", "ppf", "isf"],
     "chi2": ["logpdf", "pdf", "logcdf", "cdf", "sf", "logsf"],
     "lognorm": ["logpdf", "pdf", "logcdf", "cdf", "sf", "logsf", "ppf", "isf"],
-    "truncnorm": ["logpdf", "pdf", "logcdf", "cdf", "sf", "logsf"],
+    "truncnorm": ["logpdf", "pdf", "logcdf", "cdf", "sf", "logsf", "ppf", "isf"],
 }
 
 

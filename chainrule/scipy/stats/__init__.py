@@ -11,7 +11,8 @@ Contract:
 - Univariate distributions take (data, *shape parameters, loc=0[, scale=1]), positionally or
   by name, broadcasting, and offer the methods in their `methods` attribute:
   continuous: logpdf, pdf, cdf, logcdf, sf, logsf (and ppf, isf where the inverse is
-  elementary or an ndtri); discrete: logpmf, pmf, cdf, logcdf, sf, logsf.
+  elementary or built on ndtri: norm, lognorm, truncnorm, laplace, logistic, cauchy, expon,
+  uniform); discrete: logpmf, pmf, cdf, logcdf, sf, logsf.
 - SciPy's values at the edges: -inf log-density outside the support, 0/1 cdf below/above it,
   nan for invalid parameters (scale <= 0, a shape outside its domain) and nan data.
 - The dtype follows NumPy promotion with a weak Python float (float32 stays float32; SciPy
@@ -21,9 +22,11 @@ Contract:
   their float parameters, not in the integer data.
 - Everything is composed from chainrule.numpy and chainrule.scipy.special; there are no
   stats-specific primitives.
-- Not provided: random sampling (rvs), fitting, moments other than those listed per
-  distribution, and ppf/isf for t, gamma, chi2, beta, truncnorm and the discrete
-  distributions (their inverses need inverse incomplete gamma/beta functions).
+- Not provided: random sampling (rvs), fitting, moments (mean, var, entropy, ...) of the
+  univariate distributions, and ppf/isf for t, gamma, chi2, beta and the discrete
+  distributions (they need inverse incomplete gamma/beta functions). multivariate_normal has
+  logpdf, pdf and entropy (not SciPy's numerically integrated cdf); dirichlet has logpdf,
+  pdf, mean, var, cov and entropy.
 """
 from ._base import Frozen
 from ._elementary import laplace, logistic, cauchy, expon, uniform

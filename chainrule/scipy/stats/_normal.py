@@ -3,7 +3,9 @@
 Tails are computed in log space by chainrule.scipy.special.log_ndtr (norm.logcdf at
 x = -40 is about -804.6, not -inf), and truncnorm's normalizing mass by the stable
 three-case formula (both bounds in one tail: a log-difference in that tail; straddling 0:
-log1p of the two excluded tails), so truncation far in a tail stays finite.
+log1p of the two excluded tails), so truncation far in a tail stays finite. truncnorm's
+ppf inverts from whichever end keeps ndtri's argument below 1/2 (and isf by the symmetry
+-X ~ truncnorm(-b, -a)), so quantiles deep in either tail keep their accuracy.
 """
 from __future__ import annotations
 
@@ -161,6 +163,19 @@ class truncnorm_gen(_Continuous):
 
     def _sf(self, z, a, b):
         return cnp.exp(self._logsf(z, a, b))
+
+    def _ppf(self, q, a, b):
+        # Phi(x) = Phi(a) + q mass, or from the right, Phi(-x) = Phi(-b) + (1 - q) mass; the
+        # form whose probability is below 1/2 keeps ndtri's argument away from 1
+        mass = log_gauss_mass(a, b)
+        p_left = cnp.exp(cnp.logaddexp(sc.log_ndtr(a), cnp.log(q) + mass))
+        p_right = cnp.exp(cnp.logaddexp(sc.log_ndtr(-b), cnp.log1p(-q) + mass))
+        left = p_left <= 0.5
+        return cnp.where(left, sc.ndtri(cnp.where(left, p_left, 0.5)),
+                         -sc.ndtri(cnp.where(left, 0.5, p_right)))
+
+    def _isf(self, q, a, b):
+        return -self._ppf(q, -b, -a)   # -X is truncnorm(-b, -a)
 
 
 norm = norm_gen()
