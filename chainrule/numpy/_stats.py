@@ -6,7 +6,9 @@ polyval, polyfit), convolve/correlate, cov/corrcoef, cross, counting and binning
 
 Contract: every function follows NumPy 2 (signatures, result shapes and dtypes, NaN handling,
 error types) and is composed from primitives (the three of prims/sorting.py and the
-structural ones), so it is differentiable to any order, batchable and stageable.
+structural ones), so it is differentiable to any order, batchable and stageable. With no
+traced argument the NumPy function itself runs (the eager fast path: NumPy's exact values,
+warnings and errors); the composition is the function's `__wrapped__`.
 - Order statistics are gathers of sorted (or partitioned) values: their derivative flows to
   the selected entries (piecewise linear; at ties the derivative goes to one of the tied
   entries). Quantiles are also differentiable in q for the interpolating methods.
@@ -23,6 +25,7 @@ structural ones), so it is differentiable to any order, batchable and stageable.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import operator
 import re
@@ -1631,8 +1634,6 @@ def bincount(x, /, weights=None, minlength=0, *, length=None):
             raise TypeError("Cannot cast array data from dtype('complex128') to "
                             "dtype('float64') according to the rule 'safe'")
         w = U.astype(w, np.float64)
-    if length is None and not _has_tracer(x, w):
-        return np.bincount(x, weights=w, minlength=minlength)
     xv = _known(x)
     if xv is not None and xv.size and xv.min() < 0:
         raise ValueError("'list' argument must have no negative elements")
@@ -1751,8 +1752,6 @@ def histogram(a, bins=10, range=None, density=None, weights=None):
         if S.shape(w) != S.shape(_a(a)):
             raise ValueError("weights should have the same shape as a.")
         w = S.ravel(w)
-    if not _has_tracer(x, w, bins, *(range or ())):
-        return np.histogram(x, bins, range, density, w)
     edges = _bin_edges(x, bins, range, w)
     nb = S.shape(edges)[0] - 1
     idx = U.subtract(bind(searchsorted_p, edges, x, side="right"), 1)
@@ -1799,11 +1798,9 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     """
     x = _a(ar)
     if size is None:
-        if not isinstance(x, Tracer):
-            return np.unique(x, return_index, return_inverse, return_counts, axis,
-                             equal_nan=equal_nan)
         xv = _concrete(x, "unique()", _UNIQUE_HINT)
-        res = np.unique(xv, True, return_inverse, return_counts, axis, equal_nan=equal_nan)
+        res = np.unique(xv, True, return_inverse, return_counts, axis, equal_nan=equal_nan,
+                        **({} if sorted else {"sorted": False}))
         index = res[1]
         vals = M.take(S.ravel(x), index) if axis is None else M.take(x, index, axis=axis)
         extras = []
@@ -1848,3 +1845,28 @@ def _unique_sized(flat, shape, size, fill_value, return_index, return_inverse,
     if return_counts:
         out.append(_scatter_counts(group, size, None, np.intp))
     return tuple(out) if len(out) > 1 else vals
+
+
+# --- the eager fast path ------------------------------------------------------------------------
+
+_OURS = {"unique": ("size", "fill_value"), "bincount": ("length",)}  # arguments NumPy lacks
+
+
+def _numpy_when_concrete(f, ours):
+    """f, calling NumPy's function of the same name when no argument holds a tracer (and none
+    of the arguments only chainrule has is given)."""
+    np_fn = getattr(np, f.__name__)
+
+    @functools.wraps(f)
+    def g(*args, **kwargs):
+        if (C._has_tracer(args) or C._has_tracer(list(kwargs.values()))
+                or builtins.any(kwargs.get(k) is not None for k in ours)):
+            return f(*args, **kwargs)
+        for k in ours:
+            kwargs.pop(k, None)
+        return np_fn(*args, **kwargs)
+    return g
+
+
+for _name in __all__:
+    globals()[_name] = _numpy_when_concrete(globals()[_name], _OURS.get(_name, ()))
