@@ -75,6 +75,8 @@ prod = _reduction(P.reduce_prod_p, "prod")
 max = _reduction(P.reduce_max_p, "max")
 min = _reduction(P.reduce_min_p, "min")
 amax, amin = max, min
+max.__doc__ += " Tied maxima share the derivative equally (1/k each of k ties)."
+min.__doc__ += " Tied minima share the derivative equally (1/k each of k ties)."
 
 
 def _bool_reduction(prim, name):

@@ -50,8 +50,13 @@ true_divide = divide
 floor_divide = _binary(P.floordiv_p, "floor_divide")
 power = _binary(P.pow_p, "power")
 pow = power
-maximum = _binary(P.max_p, "maximum")
-minimum = _binary(P.min_p, "minimum")
+maximum = _binary(P.max_p, "maximum", (
+    "Elementwise maximum, as numpy.maximum (broadcasting). Where x1 == x2 each argument gets\n"
+    "half of the derivative (so relu written as maximum(x, 0) has derivative 1/2 at 0, and\n"
+    "where(x > 0, x, 0) has 0), as in JAX and PyTorch; see docs/subgradients.md."))
+minimum = _binary(P.min_p, "minimum", (
+    "Elementwise minimum, as numpy.minimum (broadcasting). Where x1 == x2 each argument gets\n"
+    "half of the derivative; see docs/subgradients.md."))
 fmod = _binary(P.fmod_p, "fmod")
 remainder = _binary(P.rem_p, "remainder")
 mod = remainder
@@ -86,7 +91,10 @@ log = _unary(P.log_p, "log")
 log2 = _unary(P.log2_p, "log2")
 log10 = _unary(P.log10_p, "log10")
 log1p = _unary(P.log1p_p, "log1p")
-sqrt = _unary(P.sqrt_p, "sqrt")
+sqrt = _unary(P.sqrt_p, "sqrt", (
+    "Elementwise square root, as numpy.sqrt. At 0 the derivative is the one-sided limit +inf\n"
+    "(the second derivative -inf); where(x > 0, sqrt(x), 0) has derivative 0 there (safe\n"
+    "masking); see docs/subgradients.md."))
 cbrt = _unary(P.cbrt_p, "cbrt")
 sin = _unary(P.sin_p, "sin")
 cos = _unary(P.cos_p, "cos")
@@ -101,15 +109,27 @@ arcsinh = _unary(P.arcsinh_p, "arcsinh")
 arccosh = _unary(P.arccosh_p, "arccosh")
 arctanh = _unary(P.arctanh_p, "arctanh")
 asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
-absolute = _unary(P.abs_p, "absolute")
+absolute = _unary(P.abs_p, "absolute", (
+    "Elementwise absolute value, as numpy.absolute. Its derivative at 0 is 0 (the subgradient\n"
+    "in [-1, 1] that keeps abs even; also for complex inputs); see docs/subgradients.md."))
 abs = absolute
 fabs = absolute
-sign = _unary(P.sign_p, "sign")
-floor = _unary(P.floor_p, "floor")
-ceil = _unary(P.ceil_p, "ceil")
-trunc = _unary(P.trunc_p, "trunc")
+sign = _unary(P.sign_p, "sign", (
+    "Elementwise sign, as numpy.sign. Piecewise constant: its derivative is 0 everywhere, at 0\n"
+    "too; see docs/subgradients.md."))
+floor = _unary(P.floor_p, "floor", (
+    "Elementwise floor, as numpy.floor. Piecewise constant: derivative 0 everywhere, at the\n"
+    "jumps too."))
+ceil = _unary(P.ceil_p, "ceil", (
+    "Elementwise ceiling, as numpy.ceil. Piecewise constant: derivative 0 everywhere, at the\n"
+    "jumps too."))
+trunc = _unary(P.trunc_p, "trunc", (
+    "Elementwise truncation toward 0, as numpy.trunc. Piecewise constant: derivative 0\n"
+    "everywhere, at the jumps too."))
 fix = trunc
-rint = _unary(P.rint_p, "rint")
+rint = _unary(P.rint_p, "rint", (
+    "Round to the nearest integer, as numpy.rint. Piecewise constant: derivative 0 everywhere,\n"
+    "at the jumps too."))
 isnan = _unary(P.isnan_p, "isnan")
 isinf = _unary(P.isinf_p, "isinf")
 isfinite = _unary(P.isfinite_p, "isfinite")
@@ -178,7 +198,8 @@ def float_power(x1, x2, /):
 
 
 def round(a, decimals=0, out=None):
-    """Round to the given number of decimals (half to even), as numpy.round."""
+    """Round to the given number of decimals (half to even), as numpy.round (derivative 0
+    everywhere, at the jumps too)."""
     _no_out(out, "round")
     return bind(P.round_p, _arr(a), decimals=int(decimals))
 
@@ -213,17 +234,26 @@ def sinc(x, /):
 
 
 def fmax(x1, x2, /):
-    """Elementwise maximum ignoring NaNs, as numpy.fmax."""
+    """Elementwise maximum ignoring NaNs, as numpy.fmax (ties share the derivative, as
+    maximum)."""
     return where(isnan(x2), x1, where(isnan(x1), x2, maximum(x1, x2)))
 
 
 def fmin(x1, x2, /):
-    """Elementwise minimum ignoring NaNs, as numpy.fmin."""
+    """Elementwise minimum ignoring NaNs, as numpy.fmin (ties share the derivative, as
+    minimum)."""
     return where(isnan(x2), x1, where(isnan(x1), x2, minimum(x1, x2)))
 
 
 def where(condition, x=None, y=None, /):
-    """Choose x where condition holds, else y (as numpy.where). One argument: nonzero(cond)."""
+    """Choose x where condition holds, else y (as numpy.where). One argument: nonzero(cond).
+
+    Safe masking: derivatives flow only through the chosen entries, and an inf or NaN in the
+    derivative of the branch not taken never leaks into them, so grad of
+    where(x > 0, sqrt(x), 0) at 0 is 0 (not NaN), in both modes and at every order; see
+    docs/subgradients.md. (The untaken branch is still computed: with config.debug_nans on,
+    a NaN it produces is reported.)
+    """
     if x is None and y is None:
         from ._indexing import nonzero
         return nonzero(condition)
@@ -241,7 +271,12 @@ def _bool(c):
 
 
 def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):
-    """Clip values to [a_min, a_max] (either may be None), as numpy.clip."""
+    """Clip values to [a_min, a_max] (either may be None), as numpy.clip.
+
+    Composed as minimum(maximum(a, a_min), a_max), so at a bound (a == a_min or a == a_max)
+    the derivative is 1/2 with respect to a and 1/2 with respect to the bound (JAX's value;
+    PyTorch's clamp gives 1); see docs/subgradients.md.
+    """
     _no_out(out, "clip")
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
