@@ -260,6 +260,7 @@ CALLS = {
     "trapezoid": ((lambda m, x: m.trapezoid(x, dx=0.2)), True),
     "interp": ((lambda m, x: m.interp(x, [0.4, 1.0, 1.3, 2.2], [1.0, -1.0, 0.5, 2.0])), True),
     "polyval": ((lambda m, x: m.polyval([1.0, -2.0, 0.5], x)), True),
+    "polyfit": ((lambda m, x: m.polyfit(x[0], x[1], 2)), True),
     "convolve": ((lambda m, x: m.convolve(x[0], x[1, :3])), True),
     "correlate": ((lambda m, x: m.correlate(x[0], x[1, :2], "full")), True),
     "cov": ((lambda m, x: m.cov(x)), True),

@@ -203,6 +203,9 @@ CASES = [
     Case("interp-complex", lambda m, x: m.interp(x, XP, FP * (1 + 2j)), X2 * 0.8 + 0.1),
     Case("polyval", lambda m, x: m.polyval([2.0, -1.0, 0.5, 3.0], x), X2),
     Case("polyval-p", lambda m, x: m.polyval(x, 0.7), V6),
+    Case("polyfit", lambda m, x: m.polyfit(XP, x, 2), FP),
+    Case("polyfit-2d-w", lambda m, x: m.polyfit(XP, x.T, 1, w=np.linspace(1.0, 2.0, 6)), X2),
+    Case("polyfit-x", lambda m, x: m.polyfit(x, FP, 3), XP),
     # convolution and correlation
     Case("convolve", lambda m, x: m.convolve(x, [1.0, -2.0, 0.5]), V6),
     Case("convolve-same", lambda m, x: m.convolve([1.0, -2.0, 0.5, 2.0], x, mode="same"), V6),
@@ -920,3 +923,30 @@ def test_order_statistics_compose_with_transforms():
     h = cr.hessian(lambda x: CP.quantile(x, 0.3) * CP.median(x))(X2[0])
     np.testing.assert_allclose(h, h.T, atol=1e-12)
     assert np.count_nonzero(h) > 0
+
+
+def test_polyfit_variants():
+    rng = np.random.default_rng(10)
+    x = np.linspace(-1.0, 2.0, 9)
+    y = 1 + 2 * x - 0.5 * x ** 2 + 0.1 * rng.standard_normal(9)
+    Y = np.stack([y, y[::-1]], axis=1)
+    w = rng.uniform(0.5, 2.0, 9)
+    for call in [lambda m: m.polyfit(x, y, 2), lambda m: m.polyfit(x, Y, 3),
+                 lambda m: m.polyfit(x, y, 1, w=w), lambda m: m.polyfit(x, Y, 2, w=w),
+                 lambda m: m.polyfit(x, y, 2, full=True), lambda m: m.polyfit(x, y, 2, cov=True),
+                 lambda m: m.polyfit(x, Y, 2, cov=True),
+                 lambda m: m.polyfit(x, Y, 2, cov="unscaled"),
+                 lambda m: m.polyfit(x.astype(int), y, 1, rcond=1e-10),
+                 lambda m: m.polyfit(x, y, 0)]:
+        _same(call(CP), call(np), 1e-10, "polyfit")
+    check_grads(lambda x, y, w: CP.polyfit(x, y, 2, w=w), (x, y, w), order=2)
+    check_grads(lambda y: CP.polyfit(x, y, 2, cov=True), (y,), order=1)
+    with pytest.warns(np.exceptions.RankWarning):
+        CP.polyfit(np.ones(4), np.arange(4.0), 2)
+    for bad, err in [(lambda: CP.polyfit(x, y, -1), ValueError),
+                     (lambda: CP.polyfit(x[:, None], y, 1), TypeError),
+                     (lambda: CP.polyfit(x, y[:3], 1), TypeError),
+                     (lambda: CP.polyfit(x, y, 1, w=w[:2]), TypeError),
+                     (lambda: CP.polyfit(x[:3], y[:3], 2, cov=True), ValueError)]:
+        with pytest.raises(err):
+            bad()

@@ -44,7 +44,7 @@ __all__ = [
     "partition", "argpartition", "median", "percentile", "quantile", "nanmedian",
     "nanpercentile", "nanquantile", "nansum", "nanmean", "nanvar", "nanstd", "nanmax",
     "nanmin", "nanprod", "nanargmax", "nanargmin", "nancumsum", "nancumprod", "diff",
-    "ediff1d", "gradient", "interp", "polyval", "convolve", "correlate", "cov",
+    "ediff1d", "gradient", "interp", "polyval", "polyfit", "convolve", "correlate", "cov",
     "corrcoef", "trapezoid", "cross", "count_nonzero", "histogram", "histogram_bin_edges",
     "unique", "searchsorted", "digitize", "bincount",
 ]
@@ -1178,10 +1178,6 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     array([2., 1.])
     """
     from . import linalg as L
-    lstsq = getattr(L, "lstsq", None)
-    if lstsq is None:
-        raise NotImplementedError("polyfit needs chainrule.numpy.linalg.lstsq, which is not "
-                                  "available in this build")
     deg = _static_int(deg, "polyfit degree")
     order = deg + 1
     x = U.add(_a(x), 0.0)
@@ -1215,7 +1211,7 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
         rhs = U.multiply(rhs, S.reshape(w, (m, 1)) if S.ndim(rhs) == 2 else w)
     scale = U.sqrt(R.sum(U.multiply(lhs, lhs), axis=0))
     lhs = U.divide(lhs, scale)
-    c, resids, rank, s = lstsq(lhs, rhs, rcond)
+    c, resids, rank, s = L.lstsq(lhs, rhs, rcond)
     c = U.divide(c, S.reshape(scale, (order, 1)) if S.ndim(c) == 2 else scale)
     rv = _known(rank)
     if rv is not None and int(rv) != order and not full:
