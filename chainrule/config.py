@@ -156,16 +156,22 @@ def has_nan(x) -> bool:
     return False
 
 
-def _is_container(prim, params) -> bool:
-    """Primitives that run other programs or functions: their inner primitives are checked."""
-    if prim.inline is not None:
-        return True
+def _programs(params) -> list:
+    """The programs among a primitive's params (control flow bodies and the like)."""
     from .ir.program import Program
+    out = []
     for v in params.values():
-        if isinstance(v, Program) or (type(v) in (tuple, list) and v
-                                      and isinstance(v[0], Program)):
-            return True
-    return False
+        if isinstance(v, Program):
+            out.append(v)
+        elif type(v) in (tuple, list) and v and isinstance(v[0], Program):
+            out.extend(v)
+    return out
+
+
+def _is_container(prim, params) -> bool:
+    """Primitives that run other programs or functions (named in errors as the calls a NaN
+    happened inside)."""
+    return prim.inline is not None or bool(_programs(params))
 
 
 def _eval_checked(prim, args, params):
@@ -181,7 +187,8 @@ def _eval_checked(prim, args, params):
             out = [np.array(o, dtype=a.dtype) for o, a in zip(out, avals)]
         return out
     out = prim.impl(*args, **params)
-    if has_nan(out) and not has_nan(args) and not _is_container(prim, params):
+    if has_nan(out) and not has_nan(args) and not any(
+            has_nan(p.consts) for p in _programs(params)):  # a NaN constant inside a body
         raise nan_error(f"primitive `{prim.name}`", prim.name, sys._getframe(1))
     return out
 
@@ -189,7 +196,7 @@ def _eval_checked(prim, args, params):
 # ---------------------------------------------------------------------------------------------
 # where an operation comes from: a walk up the Python stack
 
-_EQN_WHERE: dict = {}  # id of an equation's first output Var -> where (see `where`)
+_EQN_WHERE: dict = {}  # first output Var id -> origin (see `origin`); grows only while on
 _in_pkg: dict = {}
 _kinds: dict = {}
 
@@ -260,7 +267,7 @@ def _walk(frame, full: bool):
     return loc, entries
 
 
-def where(frame) -> tuple | None:
+def origin(frame) -> tuple | None:
     """The user-level origin of the operation being recorded from `frame` (see `_walk`)."""
     return _walk(frame, False)[0]
 
@@ -269,7 +276,7 @@ def record_eqn(eqn, frame) -> None:
     """Remember the origin of a staged equation (keyed by its first output variable, which
     the program rewrites keep)."""
     if eqn.outs:
-        w = where(frame)
+        w = origin(frame)
         if w is not None:
             _EQN_WHERE[eqn.outs[0].id] = w
 

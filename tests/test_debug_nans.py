@@ -367,3 +367,15 @@ def test_untaken_where_branch_is_reported_and_the_double_where_guard_is_not():
     with cr.debug_nans():
         assert cr.grad(g)(-1.0) == 0.0
         assert cr.grad(cr.grad(g))(-1.0) == 0.0
+
+
+def test_nan_constants_and_inputs_inside_staged_code_are_not_errors():
+    nan_const = np.array([np.nan, 1.0])
+    body = lambda c, x: (c + nan_const * x, c)  # noqa: E731
+    with cr.debug_nans():
+        c, _ = lax.scan(body, np.zeros(2), np.ones(20))
+        assert np.isnan(c[0]) and c[1] == 20.0
+        c, _ = cr.jit(lambda xs: lax.scan(body, np.zeros(2), xs))(np.ones(20))
+        assert np.isnan(c[0])
+        assert np.isnan(cr.jit(f_scaled_log)(np.array([np.nan, 1.0]))[0])
+        assert np.isnan(cr.grad(lambda x: cnp.sum(x * nan_const))(np.ones(2))[0])

@@ -208,10 +208,10 @@ def _process_checking(self, prim, args, params):
         bwd = None
     if not parents:
         return out
-    from ..config import where
+    from ..config import origin
     tape = self.tape
     node = Node(prim, params, vals, out, parents, bwd, len(tape))
-    node.where = where(sys._getframe(1))
+    node.where = origin(sys._getframe(1))
     tape.append(node)
     if prim.multiple_results:
         return [RTracer(self, o, node, k) if o.dtype.kind in "fc" else o
