@@ -120,7 +120,6 @@ class Case:
     diff: bool = True               # differentiable in x (check_grads order 2)
     ref: Callable | None = None     # NumPy reference of x when fn(np, x) is not it
     tol: float = 1e-12
-    vmap: bool = True
 
 
 def _variants(x):
@@ -230,6 +229,8 @@ CASES = [
     # counting, searching, binning
     Case("count_nonzero", lambda m, x: m.count_nonzero(x > 1.0, axis=1), X2, diff=False),
     Case("count_nonzero-none", lambda m, x: m.count_nonzero(m.floor(x)), X2, diff=False),
+    Case("count_nonzero-keepdims", lambda m, x: m.count_nonzero(m.floor(x), axis=(0, 1),
+                                                                keepdims=True), X3, diff=False),
     Case("searchsorted", lambda m, x: m.searchsorted(XP, x, side="right"), X2, diff=False),
     Case("searchsorted-sorter", lambda m, x: m.searchsorted(FP, x, sorter=np.argsort(FP)),
          X2, diff=False),
@@ -301,12 +302,12 @@ def test_jit_vs_numpy(case):
 
 
 @pytest.mark.usefixtures("no_loop_fallback")
-@pytest.mark.parametrize("case", [c for c in CASES if c.vmap], ids=[c.id for c in CASES
-                                                                    if c.vmap])
-def test_vmap_vs_loop(case):
+@pytest.mark.parametrize("in_axis", [0, -1])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_vmap_vs_loop(case, in_axis):
     xs = _variants(case.x)
     want = [np.stack(ws) for ws in zip(*[_leaves(_expected(case, x)) for x in xs])]
-    got = _quiet(cr.vmap(lambda x: case.fn(cnp, x)), np.stack(xs))
+    got = _quiet(cr.vmap(lambda x: case.fn(cnp, x), in_axes=in_axis), np.stack(xs, in_axis))
     got = _leaves(got)
     assert len(got) == len(want)
     for g, w in zip(got, want):

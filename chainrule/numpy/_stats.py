@@ -34,7 +34,6 @@ import warnings
 import numpy as np
 
 from ..core import ConcretizationError, Tracer, bind
-from .. import prims as P
 from ..prims.sorting import argpartition_p, convolve_p, searchsorted_p
 from . import _creation as C, _indexing as I, _manip as M, _reductions as R, _shape as S
 from . import _ufuncs as U
@@ -160,8 +159,8 @@ def _warn_all_nan(mask, axis, name):
     """NumPy's RuntimeWarning for all-NaN slices, when the mask's values are known."""
     m = _known(mask)
     if m is not None and m.size and np.any(np.all(m, axis=axis)):
-        warnings.warn("All-NaN slice encountered" if name != "mean" else
-                      "Mean of empty slice", RuntimeWarning, stacklevel=3)
+        msg = {"mean": "Mean of empty slice", "var": "Degrees of freedom <= 0 for slice."}
+        warnings.warn(msg.get(name, "All-NaN slice encountered"), RuntimeWarning, stacklevel=3)
 
 
 def _drop(v):
@@ -341,6 +340,8 @@ def _quantile(name, a, q, axis, out, method, keepdims, weights, nan_aware, weak_
     xs, kshape, n = _to_last(x, axes)
     nk, nq = len(kshape), len(qshape)
     nan_aware = nan_aware and _is_inexact(x)
+    if nan_aware and n:
+        _warn_all_nan(U.isnan(xs), -1, name)
     if n == 0 and not nan_aware:
         raise IndexError("index -1 is out of bounds for axis 0 with size 0 (a quantile of "
                          "an empty slice)")
