@@ -185,7 +185,11 @@ def test_closed_over_values_and_user_jacobians():
         return minimize(quad, np.zeros(3), args=(th,), jac=lambda x, th: A @ x - th,
                         tol=1e-12).x
 
-    for sol in (with_pair, with_jac):
+    def with_static_arg(th):      # a non-array leaf of args is passed through as a constant
+        return minimize(lambda x, th, how: quad(x, th) if how == "plain" else 0.0,
+                        np.zeros(3), args=(th, "plain"), tol=1e-12).x
+
+    for sol in (with_pair, with_jac, with_static_arg):
         np.testing.assert_allclose(sol(TH), A_INV @ TH, atol=1e-9)
         np.testing.assert_allclose(cr.jacfwd(sol)(TH), A_INV, atol=1e-9)
 

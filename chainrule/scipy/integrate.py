@@ -444,9 +444,10 @@ def odeint(func: Callable, y0, t, *args, rtol: float = 1.4e-8, atol: float = 1.4
 
     Dormand-Prince 5(4) with adaptive steps (error estimate scaled by atol + rtol * |y|,
     RMS norm <= 1), stepping exactly onto each output time. Same call convention as JAX's
-    `odeint`. scipy.integrate.odeint differs: it calls func(y, t, *args) too but takes
-    args as a tuple keyword, flat 1-d states only, and uses LSODA (which also handles stiff
-    problems; this solver is explicit, so stiff problems need many small steps).
+    `odeint`. scipy.integrate.odeint(func, y0, t, args=(...)) calls func(y, t, *args) in the
+    same order (unless tfirst=True) but takes the extra arguments as a tuple keyword and
+    flat 1-d states only, and uses LSODA, which also handles stiff problems (this solver is
+    explicit: stiff problems need many small steps); solve_ivp calls fun(t, y).
 
     Derivatives with respect to y0, t, args and arrays func closes over: reverse mode by the
     adjoint method (a backwards solve of the adjoint system between output times, not
@@ -459,8 +460,8 @@ def odeint(func: Callable, y0, t, *args, rtol: float = 1.4e-8, atol: float = 1.4
         must be traceable (chainrule.numpy functions, no Python branches on values).
       y0: initial state, an array or a pytree of float arrays (integers become float64;
         complex states are not supported: split them into real and imaginary parts).
-      t: 1-d array of output times, non-decreasing (checked when concrete), t[0] the initial
-        time.
+      t: 1-d array of output times, non-decreasing, t[0] the initial time (checked when
+        concrete; under jit or vmap, outputs after a decrease are NaN).
       *args: extra arrays (pytrees) passed to func.
       rtol, atol: relative and absolute error tolerances (scalars; rtol is raised to 100
         machine epsilons of the computation dtype when smaller).
