@@ -221,31 +221,21 @@ class _Jet:
         n1, n2 = f.shape[0], f.shape[1]
         for p in range(n1):
             for q in range(n2):
-                acc = out[p, q]
-                for pp in range(p + 1):
-                    for qq in range(q + 1):
-                        acc += f[pp, qq] * g[p - pp, q - qq]
+                out[p:, q:] += f[p, q] * g[:n1 - p, :n2 - q]
         return _Jet(out)
 
     __rmul__ = __mul__
 
     def recip(self):
-        g = self.c
-        h = np.zeros_like(g)
-        g00 = g[0, 0]
-        n1, n2 = g.shape[0], g.shape[1]
-        for p in range(n1):
-            for q in range(n2):
-                if p == 0 and q == 0:
-                    h[0, 0] = 1.0 / g00
-                    continue
-                acc = np.zeros_like(g00)
-                for pp in range(p + 1):
-                    for qq in range(q + 1):
-                        if pp or qq:
-                            acc += g[pp, qq] * h[p - pp, q - qq]
-                h[p, q] = -acc / g00
-        return _Jet(h)
+        # 1 / (g00 (1 + m)) = (1/g00) sum_n (-m)^n, m nilpotent
+        inv = 1.0 / self.c[0, 0]
+        m = _Jet(self.c * inv)
+        m.c[0, 0] = 0.0
+        total = term = _Jet.const(inv, (self.c.shape[0] - 1, self.c.shape[1] - 1))
+        for _ in range(self.c.shape[0] + self.c.shape[1] - 2):
+            term = term * -m
+            total = total + term
+        return total
 
     def __truediv__(self, other):
         if not isinstance(other, _Jet):
@@ -503,16 +493,22 @@ def _exp_partials(f, g, i, j):
     by the Leibniz rule on d/da exp(G) = G_a exp(G). Products are zero-safe: 0 * inf = 0,
     the limit at the boundary of the support (x^(a-1) log(x) -> 0)."""
     memo = {(0, 0): f}
+    gmemo = {}
+
+    def gv_of(p, q):
+        if (p, q) not in gmemo:
+            gmemo[(p, q)] = g(p, q)
+        return gmemo[(p, q)]
 
     def part(p, q):
         if (p, q) in memo:
             return memo[(p, q)]
         acc = None
         if p > 0:
-            terms = [(math.comb(p - 1, pp) * math.comb(q, qq), g(pp + 1, qq),
+            terms = [(math.comb(p - 1, pp) * math.comb(q, qq), gv_of(pp + 1, qq),
                       part(p - 1 - pp, q - qq)) for pp in range(p) for qq in range(q + 1)]
         else:
-            terms = [(math.comb(q - 1, qq), g(0, qq + 1), part(0, q - 1 - qq))
+            terms = [(math.comb(q - 1, qq), gv_of(0, qq + 1), part(0, q - 1 - qq))
                      for qq in range(q)]
         for cnt, gv, fv in terms:
             t = zmul_p(gv, fv)
