@@ -393,3 +393,16 @@ def test_results_never_alias_arguments_or_constants():
     assert np.array_equal(x, np.ones(3))
     a2, b2, c2 = f(x)
     assert np.array_equal(b2, [2.0, 2.0, 2.0]) and isinstance(c2, np.ndarray) and c2 == 3.0
+
+
+def test_vmap_of_jit_retraces_for_a_new_batch_size():
+    f = cr.jit(lambda x: cnp.broadcast_to(x[:, None], (2, 4)) * 2.0)
+    assert cr.vmap(f)(np.ones((3, 2))).shape == (3, 2, 4)
+    assert cr.vmap(f)(np.ones((1, 2))).shape == (1, 2, 4)
+    x = np.arange(10.0).reshape(5, 2)
+    np.testing.assert_allclose(cr.vmap(f)(x), np.stack([np.broadcast_to(r[:, None], (2, 4)) * 2
+                                                        for r in x]))
+    # the same holds for fused kernels inside a staged program
+    g = cr.jit(lambda x: cnp.sum(cnp.tanh(x) * 2.0 + 1.0) * cnp.ones(3))
+    np.testing.assert_allclose(cr.vmap(g)(np.ones((2, 4))).shape, (2, 3))
+    np.testing.assert_allclose(cr.vmap(g)(np.ones((6, 4)))[5], g(np.ones(4)))

@@ -370,7 +370,8 @@ def _jit_reverse(vals, params):
 
 def _jit_batch(vals, bdims, *, program, axis_name=None):
     from .api import vmap
-    key = ("vmap", tuple(bdims), axis_name)
+    # the batched program depends on the batch size too: key on the avals, not just bdims
+    key = ("vmap", tuple(bdims), axis_name, tuple(get_aval(v) for v in vals))
     bp = program._cache.get(key)
     if bp is None:
         bp = program._cache[key] = _finish(stage_flat(
