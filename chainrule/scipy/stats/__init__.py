@@ -12,7 +12,9 @@ Contract:
   by name, broadcasting, and offer the methods in their `methods` attribute:
   continuous: logpdf, pdf, cdf, logcdf, sf, logsf (and ppf, isf where the inverse is
   elementary or built on ndtri: norm, lognorm, truncnorm, laplace, logistic, cauchy, expon,
-  uniform); discrete: logpmf, pmf, cdf, logcdf, sf, logsf.
+  uniform); discrete: logpmf, pmf, cdf, logcdf, sf, logsf. Moments: mean, var, std and
+  entropy (all but truncnorm's; poisson and binom have no entropy), shifted and scaled by
+  loc and scale.
 - SciPy's values at the edges: -inf log-density outside the support, 0/1 cdf below/above it,
   nan for invalid parameters (scale <= 0, a shape outside its domain) and nan data.
 - The dtype follows NumPy promotion with a weak Python float (float32 stays float32; SciPy
@@ -22,11 +24,12 @@ Contract:
   their float parameters, not in the integer data.
 - Everything is composed from chainrule.numpy and chainrule.scipy.special; there are no
   stats-specific primitives.
-- Not provided: random sampling (rvs), fitting, moments (mean, var, entropy, ...) of the
-  univariate distributions, and ppf/isf for t, gamma, chi2, beta and the discrete
-  distributions (they need inverse incomplete gamma/beta functions). multivariate_normal has
-  logpdf, pdf and entropy (not SciPy's numerically integrated cdf); dirichlet has logpdf,
-  pdf, mean, var, cov and entropy.
+- Not provided: random sampling (rvs), fitting, median/moment/interval/expect, truncnorm's
+  moments, poisson's and binom's entropy (SciPy sums series whose length depends on the
+  values), and ppf/isf for t, gamma, chi2, beta and the discrete distributions (they need
+  inverse incomplete gamma/beta functions). multivariate_normal has logpdf, pdf and entropy
+  (not SciPy's numerically integrated cdf); dirichlet has logpdf, pdf, mean, var, cov and
+  entropy.
 """
 from ._base import Frozen
 from ._elementary import laplace, logistic, cauchy, expon, uniform

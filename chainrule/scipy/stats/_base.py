@@ -133,7 +133,14 @@ _METHOD_DOC = {
             "outside [0, 1])"),
     "isf": ("The inverse survival function (the inverse of sf).", "quantile (nan for q "
             "outside [0, 1])"),
+    "mean": ("The mean.", "mean (inf or nan where it does not exist, as SciPy)"),
+    "var": ("The variance.", "variance (inf or nan where it does not exist, as SciPy)"),
+    "std": ("The standard deviation, sqrt(var).", "standard deviation"),
+    "entropy": ("The differential entropy (for a discrete distribution, the entropy).",
+                "entropy (in nats)"),
 }
+MOMENTS = ("mean", "var", "std", "entropy")
+_PRIVATE = {"mean": "_stats", "var": "_stats", "std": "_stats", "entropy": "_entropy"}
 _DATA_DOC = {"x": "x: the data (array-like).",
              "k": "k: the data (array-like, integer-valued; not differentiated).",
              "q": "q: probabilities in [0, 1] (array-like)."}
@@ -143,24 +150,27 @@ def _doc_for(dist, method):
     """The docstring of `dist.method`, from the distribution's parameter names."""
     summary, returns = _METHOD_DOC[method]
     data = "q" if method in ("ppf", "isf") else ("k" if dist.params == ("loc",) else "x")
+    if method in MOMENTS:
+        data = None
     names = list(dist.shapes) + list(dist.params)
-    call = f"{dist.name}.{method}({', '.join([data] + names)})"
-    args = [_DATA_DOC[data]] + [f"{s}: {dist.shape_doc.get(s, 'shape parameter.')}"
-                                for s in dist.shapes]
+    call = f"{dist.name}.{method}({', '.join(([data] if data else []) + names)})"
+    args = ([_DATA_DOC[data]] if data else []) + [
+        f"{s}: {dist.shape_doc.get(s, 'shape parameter.')}" for s in dist.shapes]
     args.append("loc: location (default 0).")
     if "scale" in dist.params:
         args.append("scale: scale > 0 (default 1).")
-    what = ("the data and every parameter" if data != "k"
-            else "the float parameters")
+    what = {"k": "the float parameters", None: "the parameters"}.get(
+        data, "the data and every parameter")
     example = dist._examples().get(method)
     if example is None:
-        ex_data = {"q": "0.9", "k": "2", "x": dist.example_x}[data]
-        example = f"{dist.name}.{method}({', '.join([ex_data] + list(dist.example_shapes))})"
+        ex_data = {"q": ["0.9"], "k": ["2"], "x": [dist.example_x], None: []}[data]
+        example = f"{dist.name}.{method}({', '.join(ex_data + list(dist.example_shapes))})"
     arg_lines = "".join(f"\n      {a}" for a in args)
     return (f"{summary}\n\n    {call}, as scipy.stats.{dist.name}.{method}: the arguments "
             f"broadcast, positionally or by name, and it is differentiable (any order) in "
             f"{what}.\n\n    Args:{arg_lines}\n\n    Returns:\n      the {returns}, in the "
-            f"broadcast shape; nan where a parameter is invalid or the data is nan.\n\n"
+            f"broadcast shape; nan where a parameter is invalid"
+            f"{' or the data is nan' if data else ''}.\n\n"
             f"    Example:\n      >>> {example}\n")
 
 
@@ -187,8 +197,8 @@ class _Univariate:
         if not cls.name:
             return
         avail = []
-        for m in cls._all_methods:
-            if getattr(cls, "_" + m, None) is None:
+        for m in cls._all_methods + MOMENTS:
+            if getattr(cls, _PRIVATE.get(m, "_" + m), None) is None:
                 setattr(cls, m, _unavailable(m))
             else:
                 avail.append(m)
@@ -230,6 +240,41 @@ class _Univariate:
         if "scale" in self.params:
             vals.setdefault("scale", 1)
         return [vals[n] for n in names]
+
+    _stats = None     # (*shapes) -> (mean, variance) of the standard distribution
+    _entropy = None   # (*shapes) -> its entropy
+
+    def _moments(self, args, kwds, method):
+        c = self._parse(0.0, args, kwds, method)
+        return c, self._stats(*c.shapes)
+
+    def mean(self, *args: ArrayLike, **kwds: ArrayLike) -> Array:
+        c, (m, _) = self._moments(args, kwds, "mean")
+        if c.scale is not None:
+            m = m * c.scale
+        if c.loc is not None:
+            m = m + c.loc
+        return self._finish(c, m)
+
+    def _variance(self, args, kwds, method):
+        c, (_, v) = self._moments(args, kwds, method)
+        if c.scale is not None:
+            v = v * (c.scale * c.scale)
+        return c, v
+
+    def var(self, *args: ArrayLike, **kwds: ArrayLike) -> Array:
+        return self._finish(*self._variance(args, kwds, "var"))
+
+    def std(self, *args: ArrayLike, **kwds: ArrayLike) -> Array:
+        c, v = self._variance(args, kwds, "std")
+        return self._finish(c, cnp.sqrt(v))
+
+    def entropy(self, *args: ArrayLike, **kwds: ArrayLike) -> Array:
+        c = self._parse(0.0, args, kwds, "entropy")
+        h = self._entropy(*c.shapes)
+        if c.scale is not None:
+            h = h + cnp.log(c.scale)
+        return self._finish(c, h)
 
     def _argcheck(self, *shapes):
         """Mask of valid shape parameters (True: statically valid). Default: all > 0."""
@@ -282,9 +327,12 @@ class Frozen:
             raise AttributeError(f"frozen {self.dist.name} has no method {name!r} "
                                  f"(available: {', '.join(self.dist.methods)})")
         method = getattr(self.dist, name)
-
-        def call(x):
-            return method(x, *self.args, **self.kwds)
+        if name in MOMENTS:
+            def call():
+                return method(*self.args, **self.kwds)
+        else:
+            def call(x):
+                return method(x, *self.args, **self.kwds)
         call.__name__ = name
         call.__doc__ = f"{self.dist.name}.{name} at the frozen parameters."
         return call

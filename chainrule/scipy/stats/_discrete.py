@@ -22,6 +22,9 @@ class poisson_gen(_Discrete):
     safe_shapes = (1.0,)
     a = 0.0
 
+    def _stats(self, mu):
+        return mu, mu
+
     def _examples(self):
         return {"logpmf": "poisson.logpmf(3, mu=2.0)  # 3 log 2 - 2 - log 6"}
 
@@ -47,6 +50,12 @@ class bernoulli_gen(_Discrete):
     shapes = ("p",)
     safe_shapes = (0.5,)
     a, b = 0.0, 1.0
+
+    def _stats(self, p):
+        return p, p * (1.0 - p)
+
+    def _entropy(self, p):
+        return sc.entr(p) + sc.entr(1.0 - p)
 
     def _examples(self):
         return {"logpmf": "bernoulli.logpmf([0, 1], 0.3)  # [log 0.7, log 0.3]"}
@@ -80,6 +89,10 @@ class binom_gen(_Discrete):
     shapes = ("n", "p")
     safe_shapes = (1.0, 0.5)
     a = 0.0
+
+    def _stats(self, n, p):
+        m = n * p
+        return m, m * (1.0 - p)
 
     def _examples(self):
         return {"pmf": "binom.pmf(2, 4, 0.5)  # 0.375"}

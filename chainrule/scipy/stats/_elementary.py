@@ -12,7 +12,7 @@ import math
 
 from ... import numpy as cnp
 from .. import special as sc
-from ._base import _Continuous, LOG2, LOGPI, log1mexp
+from ._base import _Continuous, LOG2, LOGPI, NAN, log1mexp
 
 
 def _neg_abs(z):
@@ -24,6 +24,12 @@ class laplace_gen(_Continuous):
     """The Laplace (double exponential) distribution: pdf(z) = exp(-|z|) / 2."""
 
     name = "laplace"
+
+    def _stats(self):
+        return 0.0, 2.0
+
+    def _entropy(self):
+        return 1.0 + LOG2
 
     def _examples(self):
         return {"logpdf": "laplace.logpdf(0.5, loc=0.0, scale=2.0)  # -log(4) - 0.25"}
@@ -59,6 +65,12 @@ class logistic_gen(_Continuous):
 
     name = "logistic"
 
+    def _stats(self):
+        return 0.0, math.pi ** 2 / 3.0
+
+    def _entropy(self):
+        return 2.0
+
     def _examples(self):
         return {"cdf": "logistic.cdf(0.0)  # 0.5"}
 
@@ -89,6 +101,12 @@ class cauchy_gen(_Continuous):
     """The Cauchy distribution: pdf(z) = 1 / (pi (1 + z**2))."""
 
     name = "cauchy"
+
+    def _stats(self):   # no mean and no variance: nan, as SciPy
+        return NAN, NAN
+
+    def _entropy(self):
+        return math.log(4.0 * math.pi)
 
     def _examples(self):
         return {"sf": "cauchy.sf(1.0)  # 0.25"}
@@ -130,6 +148,12 @@ class expon_gen(_Continuous):
     name = "expon"
     a = 0.0
 
+    def _stats(self):
+        return 1.0, 1.0
+
+    def _entropy(self):
+        return 1.0
+
     def _examples(self):
         return {"logpdf": "expon.logpdf(2.0, scale=0.5)  # log(2) - 4"}
 
@@ -161,6 +185,12 @@ class uniform_gen(_Continuous):
     name = "uniform"
     example_x = "0.3"
     a, b = 0.0, 1.0
+
+    def _stats(self):
+        return 0.5, 1.0 / 12.0
+
+    def _entropy(self):
+        return 0.0
 
     def _examples(self):
         return {"cdf": "uniform.cdf(0.5, loc=0.0, scale=2.0)  # 0.25"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ... import numpy as cnp
 from .. import special as sc
-from ._base import _Continuous, HALF_LOG2PI, LOG2, INF, log_prob
+from ._base import _Continuous, HALF_LOG2PI, LOG2, INF, NAN, log_prob
 
 
 class t_gen(_Continuous):
@@ -28,6 +28,31 @@ class t_gen(_Continuous):
     example_shapes = ("3.0",)
     shapes = ("df",)
     safe_shapes = (1.0,)
+
+    def _stats(self, df):
+        # as SciPy: mean inf for df <= 1; variance inf for 1 < df <= 2, nan for df <= 1
+        finite = (df > 2) & (df < INF)
+        d = cnp.where(finite, df, 3.0)
+        var = cnp.where(df > 1, INF, cnp.full_like(df, NAN))
+        var = cnp.where(finite, d / (d - 2.0), cnp.where(df == INF, 1.0, var))
+        return cnp.where(df > 1, cnp.zeros_like(df), INF), var
+
+    def _entropy(self, df):
+        normal = df == INF
+        d = cnp.where(normal, 1.0, df)
+        x = 0.5 * d
+        # for large x, asymptotic series of psi(x + 1/2) - psi(x) and of
+        # log Gamma(x) - log Gamma(x + 1/2) + log(x) / 2, which cancel as differences
+        big = x >= 50.0
+        xb = cnp.where(big, x, 50.0)
+        u = 1.0 / (xb * xb)
+        dpsi = (0.5 + (0.125 + u * (-1.0 / 64 + u * (1.0 / 128 - u * (17.0 / 2048)))) / xb) / xb
+        dlg = (0.125 - u * (1.0 / 192 - u * (1.0 / 640 - u * (17.0 / 14336)))) / xb
+        h_big = (xb + 0.5) * dpsi + HALF_LOG2PI + dlg
+        xs = cnp.where(big, 1.0, x)
+        h = ((xs + 0.5) * (sc.digamma(xs + 0.5) - sc.digamma(xs)) + 0.5 * cnp.log(2.0 * xs)
+             + sc.betaln(xs, 0.5))
+        return cnp.where(normal, 0.5 + HALF_LOG2PI, cnp.where(big, h_big, h))
 
     def _examples(self):
         return {"logpdf": "t.logpdf(0.5, df=3.0)", "cdf": "t.cdf(0.0, 5.0)  # 0.5"}
@@ -84,6 +109,12 @@ class gamma_gen(_Continuous):
     safe_shapes = (1.0,)
     a = 0.0
 
+    def _stats(self, a):
+        return a, a
+
+    def _entropy(self, a):
+        return a + sc.gammaln(a) + (1.0 - a) * sc.digamma(a)
+
     def _examples(self):
         return {"logpdf": "gamma.logpdf(2.0, a=3.0, scale=0.5)"}
 
@@ -112,6 +143,13 @@ class chi2_gen(_Continuous):
     shapes = ("df",)
     safe_shapes = (1.0,)
     a = 0.0
+
+    def _stats(self, df):
+        return df, 2.0 * df
+
+    def _entropy(self, df):
+        h = 0.5 * df
+        return h + LOG2 + sc.gammaln(h) + (1.0 - h) * sc.digamma(h)
 
     def _examples(self):
         return {"sf": "chi2.sf(3.84, df=1.0)  # 0.05"}
@@ -142,6 +180,14 @@ class beta_gen(_Continuous):
     shapes = ("a", "b")
     safe_shapes = (1.0, 1.0)
     a, b = 0.0, 1.0
+
+    def _stats(self, a, b):
+        ab = a + b
+        return a / ab, a * b / (ab * ab * (ab + 1.0))
+
+    def _entropy(self, a, b):
+        return (sc.betaln(a, b) - (a - 1.0) * sc.digamma(a) - (b - 1.0) * sc.digamma(b)
+                + (a + b - 2.0) * sc.digamma(a + b))
 
     def _examples(self):
         return {"logpdf": "beta.logpdf(0.3, 2.0, 5.0)"}

@@ -19,6 +19,12 @@ class norm_gen(_Continuous):
 
     name = "norm"
 
+    def _stats(self):
+        return 0.0, 1.0
+
+    def _entropy(self):
+        return 0.5 + HALF_LOG2PI
+
     def _examples(self):
         return {"logpdf": "norm.logpdf(1.0, loc=0.0, scale=1.0)  # -0.5 - log(2 pi) / 2",
                 "logcdf": "norm.logcdf(-40.0)  # -804.6..., finite",
@@ -60,6 +66,13 @@ class lognorm_gen(_Continuous):
     safe_shapes = (1.0,)
     a = 0.0
     _open_pdf = True
+
+    def _stats(self, s):
+        s2 = s * s
+        return cnp.exp(0.5 * s2), cnp.expm1(s2) * cnp.exp(s2)
+
+    def _entropy(self, s):
+        return 0.5 + HALF_LOG2PI + cnp.log(s)
 
     def _examples(self):
         return {"logpdf": "lognorm.logpdf(1.0, 0.5)  # -log(0.5) - log(2 pi) / 2"}
