@@ -134,6 +134,9 @@ ALL_ROWS = [
     Row(PL.lu_p, args_of(normal((4, 4))), ref_lu, diff=(0,), value_tol=F32),
     Row(PL.lu_p, args_of(cplx((3, 3))), ref_lu, diff=(0,), case="complex", value_tol=F32),
     Row(PL.lu_pivots_to_permutation_p, args_of(piv()), ref_perm),
+    Row(PL.det_p, args_of(normal((4, 4))), np.linalg.det, diff=(0,), value_tol=F32),
+    Row(PL.det_p, args_of(cplx((3, 3))), np.linalg.det, diff=(0,), case="complex",
+        value_tol=F32),
     Row(PL.qr_p, args_of(normal((5, 3))), lambda a: list(np.linalg.qr(a)),
         dict(mode="reduced"), diff=(0,), value_tol=F32),
     Row(PL.qr_p, args_of(normal((3, 5))), lambda a: list(np.linalg.qr(a)),
@@ -573,7 +576,8 @@ def test_derivatives_match_closed_forms():
 
 
 def test_factorization_reused_in_derivatives():
-    """grad(det) runs one LU factorization: its rules solve with the stored factors."""
+    """grad(det), grad(solve) and grad(slogdet) each run one LU factorization: their rules
+    solve with the stored factors."""
     a = gen()(np.random.default_rng(2))
     calls = []
     impl = PL.lu_p.impl
@@ -584,8 +588,33 @@ def test_factorization_reused_in_derivatives():
         calls.clear()
         cr.grad(lambda x: cnp.sum(la.solve(x, np.ones((4, 2)))))(a)
         assert len(calls) == 1
+        calls.clear()
+        cr.jvp(lambda x: la.slogdet(x)[1], (a,), (a,))
+        assert len(calls) == 1
     finally:
         PL.lu_p.impl = impl
+
+
+def _adjugate(a):
+    n = a.shape[0]
+    cof = np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1))
+                     for j in range(n)] for i in range(n)])
+    return cof.T
+
+
+@pytest.mark.parametrize("a", [np.ones((3, 3)), np.array([[1.0, 2, 3], [2, 4, 6], [1, 0, 1]]),
+                               np.array([[0.0, 1], [0, 1]]), np.diag([1.0, 0, 2, 3]),
+                               np.diag([0.0, 0, 2])], ids=["rank1", "rank2", "zero-pivot",
+                                                           "diag", "rank1-diag"])
+def test_det_gradient_at_singular_matrices_is_the_adjugate(a):
+    want = _adjugate(a).T
+    np.testing.assert_allclose(cr.grad(la.det)(a), want, atol=1e-12)
+    t = np.random.default_rng(0).standard_normal(a.shape)
+    np.testing.assert_allclose(cr.jvp(la.det, (a,), (t,))[1], np.sum(want * t), atol=1e-12)
+    np.testing.assert_allclose(cr.jit(cr.grad(la.det))(a), want, atol=1e-12)
+    np.testing.assert_allclose(cr.vmap(cr.grad(la.det))(np.stack([a, a])), [want, want],
+                               atol=1e-12)
+    check_grads(la.det, (a,), order=1)
 
 
 def test_repeated_eigenvalues():
@@ -702,6 +731,36 @@ def test_qr_raw_values_vmap_jit():
     _same(la.qr(a, "raw"), want)
     _same(cr.vmap(lambda x: la.qr(x, "raw"))(a), want)
     _same(cr.jit(lambda x: la.qr(x, "raw"))(a), want)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+def test_many_small_matrices(dtype):
+    """Stacks of many small matrices take vectorized paths (LU, triangular solves): same
+    factors and pivots as LAPACK, singular members included."""
+    rng = np.random.default_rng(14)
+    a = rng.standard_normal((40, 5, 5))
+    if dtype == np.complex128:
+        a = a + 1j * rng.standard_normal(a.shape)
+    a = a.astype(dtype)
+    a[3] = 1.0
+    a[7, :, 2] = 0.0
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else {}
+    with pytest.warns(sl.LinAlgWarning, match="exactly zero"):
+        lu, p = csl.lu_factor(a)
+    with pytest.warns(sl.LinAlgWarning):
+        lu_ref, p_ref = sl.lu_factor(a)
+    _same(lu, lu_ref, **tol)
+    np.testing.assert_array_equal(p, p_ref)
+    _same(la.det(a), np.linalg.det(a), **tol)
+    b = rng.standard_normal((40, 5, 2)).astype(dtype)
+    ok = np.array([i not in (3, 7) for i in range(40)])
+    _same(la.solve(a[ok], b[ok]), np.linalg.solve(a[ok], b[ok]), **tol)
+    with pytest.raises(np.linalg.LinAlgError):
+        la.solve(a, b)
+    t = a + 4 * np.eye(5, dtype=dtype)
+    for lower, trans, unit in [(True, 0, False), (False, 1, True), (True, 2, False)]:
+        _same(csl.solve_triangular(t, b, trans, lower, unit),
+              sl.solve_triangular(t, b, trans, lower, unit), **tol)
 
 
 def test_float32_preserved():

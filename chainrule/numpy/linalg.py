@@ -102,7 +102,10 @@ def _float(x, dtype=None):
 def _common(*xs):
     """The arguments converted to their common linalg dtype."""
     arrs = [_arr(x) for x in xs]
-    dt = _linalg_dtype(np.result_type(*(a.dtype for a in arrs)))
+    dt = arrs[0].dtype
+    if any(a.dtype != dt for a in arrs):
+        dt = np.result_type(*(a.dtype for a in arrs))
+    dt = _linalg_dtype(dt)
     return [a if a.dtype == dt else U.astype(a, dt) for a in arrs]
 
 
@@ -162,6 +165,8 @@ def _solve_lu(a, b, check):
         bt = S.moveaxis(b, -2, 0)                               # (n, *batch, k)
         x = PL.lu_solve(lu, perm, S.reshape(bt, (n, -1)), 0, check)
         return S.moveaxis(S.reshape(x, bt.shape), 0, nb)
+    if a.shape[:-2] == b.shape[:-2]:
+        return PL.lu_solve(lu, perm, b, 0, check)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     if tuple(a.shape[:-2]) != batch:
         lu = S.broadcast_to(lu, batch + (n, n))
@@ -244,8 +249,9 @@ def det(a):
     """The determinant of (stacked) square matrices, as numpy.linalg.det.
 
     Computed from the LU factors (product of U's diagonal and the permutation's sign). The
-    gradient is det(a) * inv(a)^T, finite wherever a is invertible; at an exactly singular
-    matrix the derivative goes through a singular triangular solve and is not finite.
+    gradient is the transposed adjugate, det(a) inv(a)^T for invertible a, computed from the
+    same LU factors in a form that is also exact (and finite) at singular matrices. Second
+    derivatives at exactly singular matrices are not reliable.
 
     Args:
       a: (..., M, M) matrices.
@@ -259,9 +265,7 @@ def det(a):
     a = _float(a)
     _stacked_2d(a)
     _stacked_square(a)
-    lu, piv, _ = PL.lu_p(a)
-    sign = U.astype(_lu_parity(piv), _real_dtype(a.dtype))
-    return R.prod(M.diagonal(lu, 0, -2, -1), axis=-1) * sign
+    return PL.det_p(a)
 
 
 def slogdet(a):

@@ -1,7 +1,7 @@
 """Linear-algebra primitives: factorizations and matrix functions, one block each.
 
-Primitives: cholesky, triangular_solve, lu, lu_pivots_to_permutation, qr, eigh, svd, eig,
-pinv, expm, sqrtm, sylvester. Everything else in `chainrule.numpy.linalg` and
+Primitives: cholesky, triangular_solve, lu, lu_pivots_to_permutation, det, qr, eigh, svd,
+eig, pinv, expm, sqrtm, sylvester. Everything else in `chainrule.numpy.linalg` and
 `chainrule.scipy.linalg` (solve, inv, det, slogdet, lstsq, norm, ...) is composed from these
 and the structural primitives.
 
@@ -25,7 +25,9 @@ Contract:
   values) alone stay finite and correct there; eigenvector derivatives at an exact
   degeneracy are not defined and come out as the minimal-norm choice.
 - Singular input: `triangular_solve(check=True)` raises LinAlgError on an exactly zero
-  diagonal (what NumPy's solve/inv do); derivative rules use check=False.
+  diagonal (what NumPy's solve/inv do); derivative rules use check=False. `det` has its
+  own rules: its derivative is the adjugate, computed from the LU factors in a form that is
+  exact at singular matrices too (where det(A) inv(A) is not defined).
 """
 from __future__ import annotations
 
@@ -33,13 +35,15 @@ import numpy as np
 
 from ..core import Primitive, ShapedArray
 from .base import moveaxis0
-from .elementwise import conj_p, div_p, eq_p, imag_p, real_p, select_p
-from .structural import (argmax_p, argsort_p, broadcast_to_p, concatenate_p, dot_general_p,
-                         getitem_p, reduce_sum_p, reshape_p, transpose_p)
+from .elementwise import and_p, conj_p, div_p, eq_p, imag_p, ne_p, real_p, rem_p, select_p
+from .structural import (argmax_p, argsort_p, broadcast_to_p, concatenate_p, convert_p,
+                         dot_general_p, getitem_p, reduce_prod_p, reduce_sum_p, reshape_p,
+                         transpose_p)
 
 TESTED_IN = "tests/test_linalg.py"
 
-__all__ = ["cholesky_p", "triangular_solve_p", "lu_p", "lu_pivots_to_permutation_p", "qr_p",
+__all__ = ["cholesky_p", "triangular_solve_p", "lu_p", "lu_pivots_to_permutation_p", "det_p",
+           "qr_p",
            "eigh_p", "svd_p", "eig_p", "pinv_p", "expm_p", "sqrtm_p", "sylvester_p",
            "lu_solve", "permute_rows"]
 
@@ -279,23 +283,25 @@ cholesky_p.lower = "np.linalg.cholesky"
 
 
 def _triangular_solve(a, b, *, lower, trans, unit_diagonal, check):
-    import scipy.linalg
+    import math
+    import scipy.linalg.blas
     a, b = np.asarray(a), np.asarray(b)
     dt = np.result_type(a.dtype, b.dtype, np.float32)
-    a, b = a.astype(dt, copy=False), b.astype(dt, copy=False)
+    if a.dtype != dt:
+        a = a.astype(dt)
+    if b.dtype != dt:
+        b = b.astype(dt)
     if check and not unit_diagonal and a.size:
-        if np.any(np.diagonal(a, axis1=-2, axis2=-1) == 0):
+        if not np.diagonal(a, axis1=-2, axis2=-1).all():
             raise np.linalg.LinAlgError("Singular matrix")
     if b.size == 0:
         return np.zeros(b.shape, dt)
     batch = a.shape[:-2]
     n = a.shape[-1]
-    count = int(np.prod(batch, dtype=np.int64))
-    if count >= 16 and n <= 32:
+    if n <= 32 and math.prod(batch) >= 16:
         # many small systems: one vectorized LAPACK call beats a loop of BLAS calls
         t = np.tril(a) if lower else np.triu(a)
         if unit_diagonal:
-            t = t.copy()
             t[..., np.arange(n), np.arange(n)] = 1
         if trans:
             t = np.swapaxes(t, -1, -2)
@@ -305,7 +311,8 @@ def _triangular_solve(a, b, *, lower, trans, unit_diagonal, check):
             return np.linalg.solve(t, b)
         except np.linalg.LinAlgError:
             pass  # an exactly singular T: fall through to BLAS (inf/nan, as trsm gives)
-    trsm = scipy.linalg.get_blas_funcs("trsm", (a, b))
+    trsm = getattr(scipy.linalg.blas, {"float32": "s", "float64": "d", "complex64": "c",
+                                       "complex128": "z"}[dt.name] + "trsm")
     if not batch:
         return trsm(1.0, a, b, lower=lower, trans_a=trans, diag=unit_diagonal)
     out = np.empty(b.shape, dt)
@@ -404,27 +411,53 @@ triangular_solve_p.batch = _trisolve_batch
 
 
 def _lu(a):
+    import math
     import warnings
     import scipy.linalg
     a = np.asarray(a)
     n = a.shape[-1]
     batch = a.shape[:-2]
+    count = math.prod(batch)
     if a.size == 0:
         piv = np.zeros(batch + (n,), np.int32)
         return [np.array(a, copy=True), piv, piv.copy()]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # singular input is fine here (det, slogdet)
-        lu, piv = scipy.linalg.lu_factor(a, check_finite=False)
-    piv = piv.astype(np.int32, copy=False)
-    flat = piv.reshape(-1, n)
-    perm = np.broadcast_to(np.arange(n, dtype=np.int32), flat.shape).copy()
-    rows = np.arange(flat.shape[0])
-    for i in range(n):
-        j = flat[:, i]
-        tmp = perm[rows, i].copy()
-        perm[rows, i] = perm[rows, j]
-        perm[rows, j] = tmp
-    return [lu, piv, perm.reshape(piv.shape)]
+    if n <= 16 and count >= 16:
+        # many small matrices: right-looking elimination vectorized over the batch, with
+        # LAPACK's pivot choice (largest |re| + |im| in the column, first one on ties)
+        lu = np.array(a.reshape((count, n, n)), dtype=np.result_type(a.dtype, np.float32))
+        piv = np.empty((count, n), np.int32)
+        rows = np.arange(count)
+        for k in range(n):
+            col = lu[:, k:, k]
+            mag = np.abs(col.real) + np.abs(col.imag) if col.dtype.kind == "c" else np.abs(col)
+            p = k + np.argmax(mag, axis=1)
+            piv[:, k] = p
+            row_k = lu[rows, k, :].copy()
+            lu[rows, k, :] = lu[rows, p, :]
+            lu[rows, p, :] = row_k
+            d = lu[:, k, k]
+            lu[:, k + 1:, k] /= np.where(d == 0, 1, d)[:, None]
+            lu[:, k + 1:, k + 1:] -= lu[:, k + 1:, k, None] * lu[:, k, None, k + 1:]
+        lu = lu.reshape(a.shape)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # singular input is fine here (det, slogdet)
+            lu, piv = scipy.linalg.lu_factor(a, check_finite=False)
+        piv = piv.astype(np.int32, copy=False).reshape(count, n)
+    if count == 1:
+        perm = list(range(n))
+        for i, j in enumerate(piv[0].tolist()):
+            perm[i], perm[j] = perm[j], perm[i]
+        perm = np.array([perm], np.int32)
+    else:
+        perm = np.broadcast_to(np.arange(n, dtype=np.int32), (count, n)).copy()
+        rows = np.arange(count)
+        for i in range(n):
+            j = piv[:, i]
+            tmp = perm[rows, i].copy()
+            perm[rows, i] = perm[rows, j]
+            perm[rows, j] = tmp
+    return [lu, piv.reshape(batch + (n,)), perm.reshape(batch + (n,))]
 
 
 def _lu_aval(a):
@@ -493,6 +526,80 @@ lu_pivots_to_permutation_p = _prim(
 lu_pivots_to_permutation_p.jvp_rules = (None,)
 lu_pivots_to_permutation_p.vjp_rules = (None,)
 lu_pivots_to_permutation_p.batch = _batch_rule(lu_pivots_to_permutation_p)
+
+
+# ---------------------------------------------------------------------------------------------
+# det: the determinant from the LU factors; its derivative is the adjugate, computed from the
+# same factors in a form that stays finite at singular matrices
+
+
+def _det(a):
+    return np.asarray(np.linalg.det(a))
+
+
+def _det_aval(a):
+    _square("det", a)
+    return ShapedArray(tuple(a.shape[:-2]), a.dtype)
+
+
+def _det_parts(a):
+    """From one LU factorization: (lu, perm, U' (U with exact zero pivots set to 1), the
+    pivots u, the permutation's sign, det(U), e) where e_k = prod_{j != k} u_j at the zero
+    pivots and 0 elsewhere. Then adj(U) = det(U) U'^-1 + U'^-1 diag(e) U'^-1 (exact for any
+    rank: only a single zero pivot gives a nonzero e) and adj(A) = sign adj(U) L^-1 P."""
+    lu, piv, perm = lu_p(a)
+    n = a.shape[-1]
+    u = _diag(lu)
+    eye = np.eye(n, dtype=bool)
+    zero = eq_p(u, 0)
+    lu1 = select_p(and_p(eye, _col(zero)), 1.0, lu)
+    swaps = reduce_sum_p(convert_p(ne_p(piv, np.arange(n, dtype=np.int32)), dtype=np.int32),
+                         axes=(piv.ndim - 1,))
+    sign = convert_p(1 - 2 * rem_p(swaps, 2), dtype=_real_dtype(a.dtype))
+    det_u = reduce_prod_p(u, axes=(u.ndim - 1,))
+    others = reduce_prod_p(select_p(eye, 1.0, _col(u)), axes=(u.ndim,))
+    e = select_p(zero, others, 0.0)
+    return lu, perm, lu1, sign, det_u, e
+
+
+def _det_jvp(primals, tangents):
+    a, = primals
+    t, = tangents
+    lu, perm, lu1, sign, det_u, e = _det_parts(a)
+    out = det_u * sign
+    if t is None:
+        return out, None
+    b = _trisolve(lu1, permute_rows(t, perm), True, 0, True)       # L^-1 P dA
+    x = _trisolve_right(lu1, b, False)                               # ... U'^-1
+    y = _trisolve(lu1, x, False)                                     # U'^-1 ...
+    last = (x.ndim - 2,)
+    tr = reduce_sum_p(_diag(x), axes=last)
+    return out, sign * (det_u * tr + reduce_sum_p(e * _diag(y), axes=last))
+
+
+def _det_reverse(vals, params):
+    a, = vals
+    lu, perm, lu1, sign, det_u, e = _det_parts(a)
+    out = det_u * sign
+
+    def bwd(ct):
+        n = a.shape[-1]
+        eye = np.broadcast_to(np.eye(n, dtype=lu.dtype), tuple(lu.shape))
+        z = _trisolve(lu1, eye, False)                               # U'^-1
+        adj_u = _row(_row(det_u)) * z + _mm(z * _col(e), z)
+        m = _trisolve_right(lu1, adj_u, True, 0, True)               # adj(U) L^-1
+        inv = argsort_p(perm, axis=perm.ndim - 1, descending=False)
+        adj = _mT(permute_rows(_mT(m), inv))                          # ... P
+        return [_row(_row(ct * sign)) * _H(adj)]
+
+    return out, bwd
+
+
+det_p = _prim("det", _det, _det_aval)
+det_p.jvp = _det_jvp
+det_p.reverse = _det_reverse
+det_p.batch = _batch_rule(det_p)
+det_p.lower = lambda ins, p: f"np.asarray(np.linalg.det({ins[0]}))"
 
 
 # ---------------------------------------------------------------------------------------------

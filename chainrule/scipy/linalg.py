@@ -17,7 +17,10 @@ Contract:
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from scipy.linalg import LinAlgWarning
 
 from ..core import Tracer
 from ..prims import linalg as PL
@@ -237,7 +240,8 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
       check_finite: raise ValueError for inf/NaN input (when the values are known).
     Returns:
       (lu, piv): L (unit diagonal, not stored) and U packed in one matrix, and LAPACK's
-      0-based pivot indices (row i was interchanged with row piv[i]).
+      0-based pivot indices (row i was interchanged with row piv[i]). An exactly singular
+      matrix gives a LinAlgWarning (as SciPy) when the values are known.
 
     Example:
       >>> lu, piv = lu_factor(np.array([[1., 2.], [3., 4.]]))
@@ -249,6 +253,13 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
         raise ValueError(f"chainrule's lu_factor takes square matrices, got shape "
                          f"{tuple(a.shape)}")
     lu, piv, _ = PL.lu_p(a)
+    v = nla._concrete(lu)
+    if v is not None:
+        d = np.diagonal(v, axis1=-2, axis2=-1).reshape(-1, v.shape[-1])
+        zero = np.nonzero(~d.all(axis=0))[0]
+        if zero.size:
+            warnings.warn(f"Diagonal number {zero[0] + 1} is exactly zero. Singular matrix.",
+                          LinAlgWarning, stacklevel=2)
     return lu, piv
 
 
