@@ -12,7 +12,9 @@ Not a test and not part of the library. The contract the scripts rely on:
   so a change in machine load hits every row alike), and prints the table: median per call,
   ratio base / row, spread of the rounds, optionally page faults, relative error.
 - `verdict` prints one target line from the medians; `print_header` the versions, thread
-  settings and OPENBLAS_CORETYPE state; `parse_args` the common `--quick` flag.
+  settings and OPENBLAS_CORETYPE state; `parse_args` the common flags: `--quick`, and
+  `--cpu-time` (rounds timed with the process's CPU time: on a machine shared with other
+  work, time spent descheduled does not count; waiting does not count either).
 """
 
 from __future__ import annotations
@@ -103,16 +105,17 @@ def import_torch(func: bool = False):
 # Timing.
 
 
-def choose_loops(fn: Callable, arg, round_seconds: float, warmup: int) -> int:
+def choose_loops(fn: Callable, arg, round_seconds: float, warmup: int,
+                 clock: Callable[[], float] = time.perf_counter) -> int:
     """Warm fn up, then pick a number of calls that makes one round last about round_seconds."""
     for _ in range(warmup):
         fn(arg)
     loops = 1
     while True:
-        start = time.perf_counter()
+        start = clock()
         for _ in range(loops):
             fn(arg)
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed >= round_seconds / 2 or loops >= 1 << 20:
             return loops
         loops *= 2 if elapsed <= 0 else max(2, min(10, int(round_seconds / elapsed)))
@@ -127,7 +130,8 @@ def minor_faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def time_round(fn: Callable, arg, loops: int) -> tuple[float, float]:
+def time_round(fn: Callable, arg, loops: int,
+               clock: Callable[[], float] = time.perf_counter) -> tuple[float, float]:
     """Seconds per call over one round of `loops` calls, with the garbage collector paused,
     and the minor page faults per call (fresh memory touched: large temporaries that the C
     allocator maps and unmaps on every call show up here)."""
@@ -136,10 +140,10 @@ def time_round(fn: Callable, arg, loops: int) -> tuple[float, float]:
     gc.disable()
     try:
         faults = minor_faults()
-        start = time.perf_counter()
+        start = clock()
         for _ in range(loops):
             fn(arg)
-        seconds = (time.perf_counter() - start) / loops
+        seconds = (clock() - start) / loops
         return seconds, (minor_faults() - faults) / loops
     finally:
         if gc_was_enabled:
@@ -250,6 +254,7 @@ def run_workload(title: str, impls: dict, arg, reference: np.ndarray, args, *,
     in machine load during the run affects every row alike rather than skewing the ratios.
     """
     unchecked = set(unchecked)
+    clock = getattr(args, "clock", time.perf_counter)
     notes: dict[str, str] = {}
     errors: dict[str, str] = {}
     loops: dict[str, int] = {}
@@ -265,7 +270,7 @@ def run_workload(title: str, impls: dict, arg, reference: np.ndarray, args, *,
                 rel_err = relative_error(result(impl(arg)), reference)
                 wrong = tolerance is not None and not rel_err <= tolerance
                 errors[name] = f"{rel_err:.1e}" + ("  WRONG" if wrong else "")
-            loops[name] = choose_loops(impl, arg, args.round_seconds, args.warmup)
+            loops[name] = choose_loops(impl, arg, args.round_seconds, args.warmup, clock)
         except Exception as error:  # a broken row must not hide the others
             notes[name] = one_line(error)
     samples: dict[str, list[float]] = {name: [] for name in loops}
@@ -273,7 +278,7 @@ def run_workload(title: str, impls: dict, arg, reference: np.ndarray, args, *,
     for _ in range(args.rounds):
         for name in list(samples):
             try:
-                seconds, per_call = time_round(impls[name], arg, loops[name])
+                seconds, per_call = time_round(impls[name], arg, loops[name], clock)
                 samples[name].append(seconds)
                 page_faults[name].append(per_call)
             except Exception as error:
@@ -350,17 +355,29 @@ def print_header(title: str, libs: dict, args, targets: dict[str, str], *,
         print(f"  jax devices: {', '.join(str(d) for d in jax.devices())}")
     for line in extra:
         print(f"  {line}")
-    print(f"  timing: {args.rounds} rounds, each >= ~{args.round_seconds:g} s, median per call")
+    print(f"  timing: {args.rounds} rounds, each >= ~{args.round_seconds:g} s, median per call"
+          + (" (process CPU time, --cpu-time)" if getattr(args, "cpu_time", False) else ""))
     print("targets:")
     for label, text in targets.items():
         print(f"  {label}: {text}")
 
 
-def parse_args(description: str, argv: list[str] | None) -> argparse.Namespace:
-    """`--quick`: 3 rounds of >= 0.05 s after 2 warm-up calls; else 7 of 0.2 s after 5."""
+def parse_args(description: str, argv: list[str] | None,
+               configure: Callable[[argparse.ArgumentParser], None] | None = None
+               ) -> argparse.Namespace:
+    """`--quick`: 3 rounds of >= 0.05 s after 2 warm-up calls; else 7 of 0.2 s after 5.
+    `--cpu-time`: rounds are timed with the process's CPU time (args.clock).
+    configure(parser) may add a script's own arguments."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="fewer and shorter rounds")
+    parser.add_argument(
+        "--cpu-time", action="store_true",
+        help="time rounds with the process's CPU time (all its threads) instead of wall-clock "
+             "time: steadier on a shared machine, but blind to time spent waiting")
+    if configure is not None:
+        configure(parser)
     args = parser.parse_args(argv)
+    args.clock = time.process_time if args.cpu_time else time.perf_counter
     if args.quick:
         args.rounds, args.round_seconds, args.warmup = 3, 0.05, 2
     else:
