@@ -15,7 +15,7 @@ enumeration of every distribution and method the issue lists.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -265,7 +265,7 @@ def test_float32(spec, method):
     np.testing.assert_allclose(got, theirs(spec, method)(*args), rtol=2e-4, atol=1e-6)
 
 
-# --- derivatives, vmap, jit ------------------------------------------------------------------------
+# --- derivatives, vmap, jit ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("spec,method", cases())
@@ -418,7 +418,7 @@ def test_moments_special_values():
     np.testing.assert_allclose(cs.bernoulli.entropy([0.0, 0.3, 1.0]),
                                st.bernoulli.entropy([0.0, 0.3, 1.0]), atol=1e-15)
     with pytest.raises(AttributeError, match="no method 'entropy'"):
-        cs.poisson.entropy
+        _ = cs.poisson.entropy
     np.testing.assert_allclose(cs.norm.std(scale=2.0), 2.0)
 
 
@@ -488,7 +488,7 @@ def test_truncnorm_one_sided_gradient_is_finite():
 def test_t_cdf_at_its_centre():
     """At x == loc the incomplete-beta form is singular; value and derivatives are exact."""
     df = np.array([0.8, 3.0, 40.0])
-    f = lambda x, df: cs.t.cdf(x, df, loc=0.5, scale=2.0)  # noqa: E731
+    f = lambda x, df: cs.t.cdf(x, df, loc=0.5, scale=2.0)
     x = np.full(3, 0.5)
     np.testing.assert_array_equal(f(x, df), 0.5)
     gx, gdf = cr.grad(lambda x, d: cnp.sum(f(x, d)), argnums=(0, 1))(x, df)
@@ -555,7 +555,7 @@ def test_frozen_distributions():
     assert np.isclose(g, np.sum(x - 0.5))
     assert "logpdf" in dir(cs.beta(2.0, 3.0))
     with pytest.raises(AttributeError, match="has no method 'ppf'"):
-        cs.beta(2.0, 3.0).ppf
+        _ = cs.beta(2.0, 3.0).ppf
     with pytest.raises(TypeError, match="unexpected keyword"):
         cs.norm(mu=1.0)
     assert repr(cs.norm(1.0, scale=2.0)) == "norm(1.0, scale=2.0)"
@@ -589,7 +589,7 @@ def test_argument_parsing():
     with pytest.raises(TypeError, match="real arguments"):
         cs.norm.logpdf(np.array([1.0 + 1j]))
     with pytest.raises(AttributeError, match="no method 'ppf'"):
-        cs.gamma.ppf
+        _ = cs.gamma.ppf
 
 
 def test_discrete_loc_and_static_parameters():

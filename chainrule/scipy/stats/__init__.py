@@ -32,12 +32,12 @@ Contract:
   entropy.
 """
 from ._base import Frozen
-from ._elementary import laplace, logistic, cauchy, expon, uniform
-from ._normal import norm, lognorm, truncnorm
-from ._gammabeta import t, gamma, chi2, beta
-from ._discrete import poisson, bernoulli, binom
-from ._multivariate import multivariate_normal, dirichlet
+from ._discrete import bernoulli, binom, poisson
+from ._elementary import cauchy, expon, laplace, logistic, uniform
+from ._gammabeta import beta, chi2, gamma, t
+from ._multivariate import dirichlet, multivariate_normal
+from ._normal import lognorm, norm, truncnorm
 
-__all__ = ["norm", "multivariate_normal", "dirichlet", "t", "gamma", "beta", "poisson", "bernoulli", "binom",
-           "laplace", "logistic", "cauchy", "expon", "uniform", "chi2", "lognorm", "truncnorm",
-           "Frozen"]
+__all__ = ["Frozen", "bernoulli", "beta", "binom", "cauchy", "chi2", "dirichlet", "expon",
+           "gamma", "laplace", "logistic", "lognorm", "multivariate_normal", "norm", "poisson",
+           "t", "truncnorm", "uniform"]

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ...core import Tracer
 from ... import numpy as cnp
+from ...core import Tracer
 
 ArrayLike = Any
 Array = Any
@@ -118,21 +118,21 @@ def log1mexp(a):
 # --- method documentation ------------------------------------------------------------------------
 
 _METHOD_DOC = {
-    "logpdf": ("The log of the probability density.", "log-density (-inf outside the "
-               "support)"),
+    "logpdf": ("The log of the probability density.",
+               "log-density (-inf outside the support)"),
     "pdf": ("The probability density.", "density (0 outside the support)"),
-    "logpmf": ("The log of the probability mass.", "log-probability (-inf off the support "
-               "and at non-integer k)"),
+    "logpmf": ("The log of the probability mass.",
+               "log-probability (-inf off the support and at non-integer k)"),
     "pmf": ("The probability mass.", "probability (0 off the support and at non-integer k)"),
     "cdf": ("The cumulative distribution function P(X <= x).", "probability"),
     "logcdf": ("The log of the cumulative distribution function.", "log-probability"),
     "sf": ("The survival function P(X > x) = 1 - cdf, computed directly (no cancellation).",
            "probability"),
     "logsf": ("The log of the survival function.", "log-probability"),
-    "ppf": ("The percent point function (the inverse of cdf).", "quantile (nan for q "
-            "outside [0, 1])"),
-    "isf": ("The inverse survival function (the inverse of sf).", "quantile (nan for q "
-            "outside [0, 1])"),
+    "ppf": ("The percent point function (the inverse of cdf).",
+            "quantile (nan for q outside [0, 1])"),
+    "isf": ("The inverse survival function (the inverse of sf).",
+            "quantile (nan for q outside [0, 1])"),
     "mean": ("The mean.", "mean (inf or nan where it does not exist, as SciPy)"),
     "var": ("The variance.", "variance (inf or nan where it does not exist, as SciPy)"),
     "std": ("The standard deviation, sqrt(var).", "standard deviation"),
@@ -214,7 +214,7 @@ class _Univariate:
     def __repr__(self):
         return f"<chainrule.scipy.stats.{self.name}>"
 
-    def __call__(self, *args, **kwds) -> "Frozen":
+    def __call__(self, *args, **kwds) -> Frozen:
         """Freeze the distribution at the given parameters, as scipy.stats does."""
         self._bind(args, kwds, "freeze")   # validate the names now
         return Frozen(self, args, kwds)
@@ -349,7 +349,7 @@ class _Call:
     """The parsed arguments of one univariate method call. loc and scale are None where they
     are statically 0 and 1 (Python numbers), so that no arithmetic is spent on them."""
 
-    __slots__ = ("data", "shapes", "loc", "scale", "valid", "shape")
+    __slots__ = ("data", "loc", "scale", "shape", "shapes", "valid")
 
     def __init__(self, data, shapes, loc, scale, valid, shape):
         self.data, self.shapes, self.loc, self.scale = data, shapes, loc, scale

@@ -12,7 +12,7 @@ import math
 
 from ... import numpy as cnp
 from .. import special as sc
-from ._base import _Continuous, LOG2, LOGPI, NAN, log1mexp
+from ._base import LOG2, LOGPI, NAN, _Continuous, log1mexp
 
 
 def _neg_abs(z):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ... import numpy as cnp
 from .. import special as sc
-from ._base import _Continuous, HALF_LOG2PI, LOG2, INF, NAN, log_prob
+from ._base import HALF_LOG2PI, INF, LOG2, NAN, _Continuous, log_prob
 
 
 class t_gen(_Continuous):

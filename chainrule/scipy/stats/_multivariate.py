@@ -28,7 +28,7 @@ import numpy as np
 
 from ... import numpy as cnp
 from .. import special as sc
-from ._base import ArrayLike, Array, INF, NAN, as_float, shape_of, finish
+from ._base import INF, NAN, Array, ArrayLike, as_float, finish, shape_of
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -57,7 +57,7 @@ class multivariate_normal_gen:
         return "<chainrule.scipy.stats.multivariate_normal>"
 
     def __call__(self, mean: ArrayLike = None, cov: ArrayLike = 1,
-                 allow_singular: bool = False) -> "multivariate_normal_frozen":
+                 allow_singular: bool = False) -> multivariate_normal_frozen:
         """Freeze the distribution: `multivariate_normal(mean, cov).logpdf(x)`."""
         self._params(mean, cov)
         return multivariate_normal_frozen(mean, cov, allow_singular)
@@ -267,7 +267,7 @@ class dirichlet_gen:
     def __repr__(self):
         return "<chainrule.scipy.stats.dirichlet>"
 
-    def __call__(self, alpha: ArrayLike) -> "dirichlet_frozen":
+    def __call__(self, alpha: ArrayLike) -> dirichlet_frozen:
         """Freeze the distribution: `dirichlet(alpha).logpdf(x)`."""
         _alpha(alpha, "__call__")
         return dirichlet_frozen(alpha)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ... import numpy as cnp
 from .. import special as sc
-from ._base import _Continuous, HALF_LOG2PI, INF, log1mexp
+from ._base import HALF_LOG2PI, INF, _Continuous, log1mexp
 
 
 class norm_gen(_Continuous):
