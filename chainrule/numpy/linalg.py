@@ -260,7 +260,7 @@ def det(a):
 
     Example:
       >>> det(np.array([[1., 2.], [3., 4.]]))
-      np.float64(-2.0000000000000004)
+      array(-2.)
     """
     a = _float(a)
     _stacked_2d(a)
@@ -679,7 +679,7 @@ def cond(x, p=None):
 
     Example:
       >>> cond(np.diag([1., 10.]))
-      np.float64(10.0)
+      array(10.)
     """
     x = _float(x)
     _stacked_2d(x)
@@ -771,7 +771,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
     Example:
       >>> norm(np.array([3., 4.]))
-      np.float64(5.0)
+      array(5.)
     """
     x = _arr(x)
     if x.dtype.kind not in "fc":
@@ -816,7 +816,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
 
     Example:
       >>> vector_norm(np.ones((2, 2)))
-      np.float64(2.0)
+      array(2.)
     """
     x = _arr(x)
     if x.dtype.kind not in "fc":
@@ -849,7 +849,7 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
 
     Example:
       >>> matrix_norm(np.eye(2), ord="nuc")
-      np.float64(2.0)
+      array(2.)
     """
     x = _arr(x)
     _stacked_2d(x)

@@ -32,7 +32,8 @@ from ..numpy import _ufuncs as U
 
 __all__ = ["cholesky", "cho_factor", "cho_solve", "solve_triangular", "lu_factor",
            "lu_solve", "expm", "sqrtm", "block_diag", "eigh", "solve_sylvester", "inv",
-           "det", "LinAlgError"]
+           "det", "solve", "lu", "svd", "svdvals", "eigvalsh", "norm", "expm_frechet",
+           "LinAlgError"]
 
 LinAlgError = np.linalg.LinAlgError
 
@@ -544,8 +545,204 @@ def det(a, overwrite_a=False, check_finite=True):
 
     Example:
       >>> det(np.array([[1., 2.], [3., 4.]]))
-      np.float64(-2.0000000000000004)
+      array(-2.)
     """
     a = _checked(a, check_finite)
     _square(a)
     return nla.det(a)
+
+
+_SOLVE_KINDS = {None: "gen", "general": "gen", "gen": "gen", "diagonal": "diagonal",
+                "tridiagonal": "gen", "banded": "gen", "upper triangular": "upper",
+                "lower triangular": "lower", "symmetric": "sym", "sym": "sym",
+                "hermitian": "her", "her": "her", "positive definite": "pos", "pos": "pos"}
+
+
+def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
+          assume_a=None, transposed=False):
+    """Solve a @ x = b for square a, as scipy.linalg.solve.
+
+    assume_a selects what is read from a: "sym"/"her"/"pos" read one triangle (see `lower`),
+    "upper triangular"/"lower triangular" one triangle, "diagonal" the diagonal; the others
+    (None, "gen", "tridiagonal", "banded") use all of a with an LU factorization (for a
+    matrix that has the assumed structure this is the same solution). Derivatives are those
+    of the function that reads what is named.
+
+    Args:
+      a: (..., N, N) matrices.
+      b: (N,) or (..., N, K) right-hand sides.
+      lower: with "sym"/"her"/"pos", read the lower triangle (default: upper).
+      overwrite_a, overwrite_b: ignored.
+      check_finite: raise ValueError for inf/NaN input (when the values are known).
+      assume_a: the structure of a (see above).
+      transposed: solve a^T x = b (real a only, as SciPy).
+    Returns:
+      x, shaped like b (with broadcast batch axes).
+    Raises:
+      LinAlgError: a is exactly singular (or not positive definite for "pos").
+
+    Example:
+      >>> solve(np.array([[3., 1.], [1., 2.]]), np.array([9., 8.]))
+      array([2., 3.])
+    """
+    if assume_a not in _SOLVE_KINDS:
+        raise ValueError(f"{assume_a!r} is not a recognized matrix structure")
+    kind = _SOLVE_KINDS[assume_a]
+    a = _checked(a, check_finite)
+    b = _checked(b, check_finite)
+    a, b = _common_dtype(a, b)
+    _square(a)
+    if transposed:
+        if a.dtype.kind == "c":
+            raise NotImplementedError("scipy.linalg.solve can currently not solve a^T x = b "
+                                      "for complex a (transposed=True)")
+        a = S.matrix_transpose(a)
+        lower = not lower
+    n = a.shape[-1]
+    b2, vector = _rhs(b, n)
+    if kind == "pos":
+        x = cho_solve(cho_factor(a, lower=lower, check_finite=False), b2, check_finite=False)
+    elif kind in ("upper", "lower"):
+        x = _with_batch([a], b2, lambda f, rhs: PL.triangular_solve_p(
+            f, rhs, lower=kind == "lower", trans=0, unit_diagonal=False, check=True))
+    elif kind == "diagonal":
+        d = M.diagonal(a, 0, -2, -1)
+        dv = nla._concrete(d)
+        if dv is not None and not dv.all():
+            raise LinAlgError("Singular matrix")
+        x = b2 / S.expand_dims(d, -1)
+    else:
+        if kind in ("sym", "her"):
+            t = PL._tril(a) if lower else PL._triu(a)
+            strict = PL._tril(a, -1) if lower else PL._triu(a, 1)
+            mirror = S.matrix_transpose(strict)
+            if kind == "her" and a.dtype.kind == "c":
+                mirror = U.conjugate(mirror)
+                t = U.where(np.eye(n, dtype=bool), U.real(t), t)
+            a = t + mirror
+        x = nla._solve_lu(a, b2, True)
+    return x[..., 0] if vector else x
+
+
+def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False):
+    """LU decomposition with partial pivoting a = P @ L @ U, as scipy.linalg.lu (square
+    matrices).
+
+    Args:
+      a: (..., M, M) matrices.
+      permute_l: return (P @ L, U).
+      overwrite_a: ignored.
+      check_finite: raise ValueError for inf/NaN input (when the values are known).
+      p_indices: return the permutation as row indices p (a = L[p] @ U) instead of P.
+    Returns:
+      (P, L, U), (p, L, U) or (P @ L, U).
+
+    Example:
+      >>> P, L, U = lu(np.array([[1., 2.], [3., 4.]]))
+      >>> U
+      array([[3.        , 4.        ],
+             [0.        , 0.66666667]])
+    """
+    a = _checked(a, check_finite)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"chainrule's lu takes square matrices, got shape {tuple(a.shape)}")
+    n = a.shape[-1]
+    f, _, perm = PL.lu_p(a)
+    low = PL._tril(f, -1) + np.eye(n, dtype=f.dtype)
+    up = PL._triu(f)
+    inv = cnp.argsort(perm, axis=-1)
+    if p_indices and not permute_l:
+        return inv, low, up
+    pmat = U.astype(U.equal(S.expand_dims(inv, -1), np.arange(n)), f.dtype)
+    if permute_l:
+        return cnp.matmul(pmat, low), up
+    return pmat, low, up
+
+
+def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=True,
+        lapack_driver="gesdd"):
+    """Singular value decomposition, as scipy.linalg.svd (see numpy.linalg.svd for the
+    derivative caveats). Computed with LAPACK's gesdd; lapack_driver="gesvd" is accepted and
+    gives the same factorization up to the signs of singular vectors.
+
+    Returns:
+      (U, s, Vh), or s when compute_uv is False.
+
+    Example:
+      >>> svd(np.diag([1., 3.]), compute_uv=False)
+      array([3., 1.])
+    """
+    if lapack_driver not in ("gesdd", "gesvd"):
+        raise ValueError(f'lapack_driver must be "gesdd" or "gesvd", not "{lapack_driver}"')
+    a = _checked(a, check_finite)
+    out = nla.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
+    return tuple(out) if compute_uv else out
+
+
+def svdvals(a, overwrite_a=False, check_finite=True):
+    """Singular values, descending, as scipy.linalg.svdvals.
+
+    Example:
+      >>> svdvals(np.array([[3., 0.], [0., -4.]]))
+      array([4., 3.])
+    """
+    return nla.svdvals(_checked(a, check_finite))
+
+
+def eigvalsh(a, b=None, *, lower=True, overwrite_a=False, overwrite_b=False, type=1,
+             check_finite=True, subset_by_index=None, subset_by_value=None, driver=None):
+    """Eigenvalues of a Hermitian (or generalized Hermitian-definite) problem, as
+    scipy.linalg.eigvalsh: `eigh(..., eigvals_only=True)`.
+
+    Example:
+      >>> eigvalsh(np.array([[2., 1.], [1., 2.]]))
+      array([1., 3.])
+    """
+    return eigh(a, b, lower=lower, eigvals_only=True, type=type, check_finite=check_finite,
+                subset_by_index=subset_by_index, subset_by_value=subset_by_value,
+                driver=driver)
+
+
+def norm(a, ord=None, axis=None, keepdims=False, check_finite=True):
+    """Matrix or vector norm, as scipy.linalg.norm (= numpy.linalg.norm, with its
+    subgradient 0 at 0).
+
+    Example:
+      >>> norm(np.array([3., 4.]))
+      array(5.)
+    """
+    return nla.norm(_checked(a, check_finite), ord=ord, axis=axis, keepdims=keepdims)
+
+
+def expm_frechet(A, E, method=None, compute_expm=True, check_finite=True):
+    """The Frechet derivative of the matrix exponential at A in the direction E, as
+    scipy.linalg.expm_frechet: the upper-right block of expm([[A, E], [0, A]]).
+
+    Differentiable in A and E (to any order).
+
+    Args:
+      A, E: (..., N, N) matrices.
+      method: ignored (SciPy's "SPS" and "blockEnlarge" give the same result).
+      compute_expm: also return expm(A).
+      check_finite: raise ValueError for inf/NaN input (when the values are known).
+    Returns:
+      (expm(A), L) or L.
+
+    Example:
+      >>> expm_frechet(np.zeros((2, 2)), np.eye(2), compute_expm=False)
+      array([[1., 0.],
+             [0., 1.]])
+    """
+    A = _checked(A, check_finite)
+    E = _checked(E, check_finite)
+    A, E = _common_dtype(A, E)
+    _square(A)
+    if tuple(E.shape) != tuple(A.shape):
+        raise ValueError(f"expected A and E to be the same shape, got {tuple(A.shape)} and "
+                         f"{tuple(E.shape)}")
+    n = A.shape[-1]
+    top = S.concatenate([A, E], axis=-1)
+    bottom = S.concatenate([np.zeros(tuple(A.shape), A.dtype), A], axis=-1)
+    big = PL.expm_p(S.concatenate([top, bottom], axis=-2))
+    frechet = big[..., :n, n:]
+    return (big[..., :n, :n], frechet) if compute_expm else frechet
