@@ -115,6 +115,7 @@ SPEC = {s.name: s for s in SPECS}
 
 
 MOMENTS = ("mean", "var", "std", "entropy")
+DENSITIES = ("logpdf", "pdf", "logpmf", "pmf")
 
 
 def cases(pred=lambda spec, m: True, moments=False):
@@ -227,6 +228,10 @@ def test_edge_values(spec, method):
                     assert np.all(np.isnan(got)), got
                     continue
                 want = theirs(spec, method)(data, *shapes, *ls)
+                if spec.name in ("gamma", "chi2", "poisson") and method in DENSITIES:
+                    # SciPy's nan at x = +inf (inf - inf in its formula); the limit is 0
+                    want = np.where(data == np.inf, 0.0 if "log" not in method else -np.inf,
+                                    want)
                 np.testing.assert_allclose(got, want, rtol=max(spec.value_rtol, 1e-9),
                                            atol=1e-300, err_msg=f"{shapes} loc, scale = {ls}")
 

@@ -19,6 +19,7 @@ Contract:
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -305,9 +306,20 @@ def _unavailable(method):
     return property(get)
 
 
+def quiet_log0(fn):
+    """Run fn without NumPy's divide-by-zero warnings: log(0) = -inf is the documented value
+    of a log-probability there (SciPy is silent too). Invalid-value warnings stay on."""
+    @functools.wraps(fn)
+    def f(*args, **kwds):
+        with np.errstate(divide="ignore"):
+            return fn(*args, **kwds)
+    return f
+
+
 def _method(bound, doc, qualname):
     def f(*args, **kwds):
-        return bound(*args, **kwds)
+        with np.errstate(divide="ignore"):   # as quiet_log0
+            return bound(*args, **kwds)
     f.__name__ = qualname.rsplit(".", 1)[1]
     f.__qualname__ = qualname
     f.__doc__ = doc
@@ -392,9 +404,10 @@ class _Continuous(_Univariate):
                 scale = cnp.where(valid, scale, 1.0)
         return _Call(x, shapes, None if loc0 else loc, None if scale1 else scale, valid, shape)
 
-    def _masked(self, c, fn, open_support, below, above):
+    def _masked(self, c, fn, open_support, below, above, density=False):
         """fn(z, *shapes) inside the support (z made safe outside it), `below`/`above` the
-        support's lower/upper side, nan for nan data."""
+        support's lower/upper side, nan for nan data. A density is 0 at z = +inf also where
+        the support is unbounded above (SciPy's gamma and chi2 give nan there, inf - inf)."""
         lo, hi = self._support(*c.shapes)
         z = c.standardized()
         lo_inf = is_number(lo) and lo == -INF
@@ -406,6 +419,8 @@ class _Continuous(_Univariate):
             inside = and_(inside, (lo < z) if open_support else (lo <= z))
         if not hi_inf:
             inside = and_(inside, (z < hi) if open_support else (z <= hi))
+        elif density:
+            inside = and_(inside, z < INF)
         zs = cnp.where(inside, z, self._interior(lo, hi))
         out = cnp.where(inside, fn(zs, *c.shapes), below)
         if below != above and not hi_inf:   # (one scalar per select keeps the dtype)
@@ -419,14 +434,14 @@ class _Continuous(_Univariate):
 
     def logpdf(self, x: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
         c = self._parse(x, args, kwds, "logpdf")
-        out = self._masked(c, self._logpdf, self._open_pdf, -INF, -INF)
+        out = self._masked(c, self._logpdf, self._open_pdf, -INF, -INF, density=True)
         if c.scale is not None:
             out = out - cnp.log(c.scale)
         return self._finish(c, out)
 
     def pdf(self, x: ArrayLike, *args: ArrayLike, **kwds: ArrayLike) -> Array:
         c = self._parse(x, args, kwds, "pdf")
-        out = self._masked(c, self._pdf, self._open_pdf, 0.0, 0.0)
+        out = self._masked(c, self._pdf, self._open_pdf, 0.0, 0.0, density=True)
         if c.scale is not None:
             out = out / c.scale
         return self._finish(c, out)
@@ -505,7 +520,7 @@ class _Discrete(_Univariate):
     def _pointwise(self, c, fn, fill):
         lo, hi = self._support(*c.shapes)
         k = c.standardized()
-        inside = cnp.floor(k) == k
+        inside = (cnp.floor(k) == k) & cnp.isfinite(k)   # pmf(+-inf) = 0 (SciPy: poisson nan)
         if not (is_number(lo) and lo == -INF):
             inside = inside & (k >= lo)
         if not (is_number(hi) and hi == INF):

@@ -69,6 +69,8 @@ class t_gen(_Continuous):
         normal = df == INF
         d = cnp.where(normal, 1.0, df)
         z2 = z * z
+        far = z2 == INF   # (z = +-inf, or z**2 overflows): the tail is 0 to double precision
+        z2 = cnp.where(far, 1.0, z2)
         # two forms of P(T < -|z|): 1/2 I_x(d/2, 1/2) with x = d / (d + z^2), accurate when the
         # tail is small; 1/2 - 1/2 I_u(1/2, d/2) with u = z^2 / (d + z^2) computed without
         # rounding 1 - x, accurate when it is not (small z^2 / d)
@@ -76,14 +78,18 @@ class t_gen(_Continuous):
         use_central = central < 0.9
         tail = cnp.where(use_central, 0.5 - 0.5 * central,
                          0.5 * sc.betainc(0.5 * d, 0.5, d / (d + z2)))
-        return cnp.where(normal, sc.ndtr(-cnp.abs(z)), tail)
+        return cnp.where(normal, sc.ndtr(-cnp.abs(z)), cnp.where(far, 0.0, tail))
 
     def _cdf(self, z, df):
         at0 = z == 0.0
         zs = cnp.where(at0, 1.0, z)
         tail = self._tail(zs, df)
-        return cnp.where(at0, 0.5 + z * self._pdf(z, df),
-                         cnp.where(zs < 0, tail, 1.0 - tail))
+        return cnp.where(at0, self._centre(z, at0, df), cnp.where(zs < 0, tail, 1.0 - tail))
+
+    def _centre(self, z, at0, df):
+        """0.5 + z pdf(z): the cdf at z == 0 with its first two derivatives."""
+        z0 = cnp.where(at0, z, 0.0)
+        return 0.5 + z0 * self._pdf(z0, df)
 
     def _sf(self, z, df):
         return self._cdf(-z, df)
@@ -92,7 +98,7 @@ class t_gen(_Continuous):
         at0 = z == 0.0
         zs = cnp.where(at0, 1.0, z)
         tail = self._tail(zs, df)
-        return cnp.where(at0, cnp.log(0.5 + z * self._pdf(z, df)),
+        return cnp.where(at0, cnp.log(self._centre(z, at0, df)),
                          cnp.where(zs < 0, cnp.log(tail), cnp.log1p(-tail)))
 
     def _logsf(self, z, df):

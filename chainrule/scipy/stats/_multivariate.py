@@ -28,7 +28,7 @@ import numpy as np
 
 from ... import numpy as cnp
 from .. import special as sc
-from ._base import INF, NAN, Array, ArrayLike, as_float, finish, shape_of
+from ._base import INF, NAN, Array, ArrayLike, as_float, finish, quiet_log0, shape_of
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -124,6 +124,7 @@ class multivariate_normal_gen:
         y = _solve_lower(L, dev)
         return -0.5 * (dim * _LOG_2PI + logdet + cnp.sum(y * y, axis=-1))
 
+    @quiet_log0
     def logpdf(self, x: ArrayLike, mean: ArrayLike = None, cov: ArrayLike = 1,
                allow_singular: bool = False) -> Array:
         """The log of the multivariate normal density at x.
@@ -146,6 +147,7 @@ class multivariate_normal_gen:
         """
         return _squeeze(self._logpdf(x, mean, cov, allow_singular))
 
+    @quiet_log0
     def pdf(self, x: ArrayLike, mean: ArrayLike = None, cov: ArrayLike = 1,
             allow_singular: bool = False) -> Array:
         """The multivariate normal density at x (exp of logpdf; same arguments).
@@ -161,6 +163,7 @@ class multivariate_normal_gen:
         """
         return _squeeze(cnp.exp(self._logpdf(x, mean, cov, allow_singular)))
 
+    @quiet_log0
     def entropy(self, mean: ArrayLike = None, cov: ArrayLike = 1) -> Array:
         """The differential entropy 0.5 (d (1 + log 2 pi) + log det cov).
 
@@ -302,6 +305,7 @@ class dirichlet_gen:
         out = cnp.where(inside, out, -INF)
         return cnp.where(valid, out, NAN)
 
+    @quiet_log0
     def logpdf(self, x: ArrayLike, alpha: ArrayLike) -> Array:
         """The log of the Dirichlet density at x.
 
@@ -319,6 +323,7 @@ class dirichlet_gen:
         """
         return _squeeze(self._logpdf(x, alpha))
 
+    @quiet_log0
     def pdf(self, x: ArrayLike, alpha: ArrayLike) -> Array:
         """The Dirichlet density at x (exp of logpdf; same arguments).
 
@@ -333,6 +338,7 @@ class dirichlet_gen:
         """
         return _squeeze(cnp.exp(self._logpdf(x, alpha)))
 
+    @quiet_log0
     def mean(self, alpha: ArrayLike) -> Array:
         """The mean alpha / sum(alpha).
 
@@ -348,6 +354,7 @@ class dirichlet_gen:
         alpha, _ = _alpha(alpha, "mean")
         return _squeeze(alpha / cnp.sum(alpha))
 
+    @quiet_log0
     def var(self, alpha: ArrayLike) -> Array:
         """The variances of the components.
 
@@ -364,6 +371,7 @@ class dirichlet_gen:
         a0 = cnp.sum(alpha)
         return _squeeze(alpha * (a0 - alpha) / (a0 * a0 * (a0 + 1.0)))
 
+    @quiet_log0
     def cov(self, alpha: ArrayLike) -> Array:
         """The covariance matrix (diag(m) - m m^T) / (a0 + 1), m = alpha / a0.
 
@@ -381,6 +389,7 @@ class dirichlet_gen:
         m = alpha / a0
         return _squeeze((_diag(m) - m[:, None] * m[None, :]) / (a0 + 1.0))
 
+    @quiet_log0
     def entropy(self, alpha: ArrayLike) -> Array:
         """The differential entropy.
 
