@@ -843,3 +843,24 @@ def test_jit_of_grad_and_export():
     fname = [k for k, v in ns.items() if callable(v) and not k.startswith("_")
              and getattr(v, "__module__", None) is None][-1]
     _same(ns[fname](a)[0], g)
+
+
+_EXPORTED = {
+    "cholesky": la.cholesky, "triangular_solve": lambda x: csl.solve_triangular(x, x),
+    "lu": lambda x: csl.lu_factor(x)[0], "lu_pivots_to_permutation": lambda x: csl.lu_solve(
+        csl.lu_factor(x), x), "det": la.det, "qr": lambda x: la.qr(x)[0],
+    "eigh": lambda x: la.eigh(x)[1], "eigh-evr": lambda x: csl.eigh(x)[1],
+    "svd": lambda x: la.svd(x)[2], "eig": lambda x: la.eig(x)[1], "pinv": la.pinv,
+    "expm": csl.expm, "sqrtm": csl.sqrtm, "sylvester": lambda x: csl.solve_sylvester(x, x, x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_EXPORTED))
+def test_export_standalone(name):
+    """Each primitive lowers to code that cr.export can write as a NumPy/SciPy-only module."""
+    s = spd()(np.random.default_rng(15))
+    f = _EXPORTED[name]
+    src = cr.export(f, s, name="f")
+    ns = {}
+    exec(compile(src, "<export>", "exec"), ns)
+    _same(ns["f"](s)[0], f(s))

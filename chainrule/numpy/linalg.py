@@ -349,7 +349,9 @@ def eigh(a, UPLO="L"):
     V diag(f(w)) V^H) have meaningful derivatives. At exactly repeated eigenvalues the
     coupling between the equal ones is dropped: derivatives of functions of the eigenvalues
     (sum(w), sum(f(w)), trace-like quantities) are finite and correct; eigenvector
-    derivatives there are not defined.
+    derivatives there are not defined, and functions built from the eigenvectors (even
+    gauge-invariant ones such as V diag(f(w)) V^H) are differentiated correctly only away
+    from exact degeneracy (use expm/sqrtm/pinv, which have their own exact rules).
 
     Args:
       a: (..., M, M) Hermitian matrices.
@@ -443,7 +445,9 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     complement (their derivative is the minimal rotation, correct for functions of U2 U2^H).
     At exactly repeated singular values the coupling between equal ones is dropped and at
     zero singular values 1/s is taken as 0: derivatives of functions of S alone stay finite
-    and correct there; singular-vector derivatives are not defined.
+    and correct there; singular-vector derivatives are not defined (functions built from
+    the singular vectors are differentiated correctly only away from such points; `pinv`
+    has its own exact rule).
 
     Args:
       a: (..., M, N) matrices.

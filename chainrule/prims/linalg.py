@@ -23,7 +23,8 @@ Contract:
 - Degenerate spectra: the coupling 1/(w_j - w_i) between exactly equal eigenvalues (or
   singular values) is taken as 0, so derivatives of functions of the eigenvalues (singular
   values) alone stay finite and correct there; eigenvector derivatives at an exact
-  degeneracy are not defined and come out as the minimal-norm choice.
+  degeneracy are not defined and come out as the minimal-norm choice (so even
+  gauge-invariant functions of the vectors are right only away from degeneracy).
 - Singular input: `triangular_solve(check=True)` raises LinAlgError on an exactly zero
   diagonal (what NumPy's solve/inv do); derivative rules use check=False. `det` has its
   own rules: its derivative is the adjugate, computed from the LU factors in a form that is
