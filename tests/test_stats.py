@@ -336,6 +336,21 @@ def test_jit(spec, method):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
 
 
+@pytest.mark.parametrize("spec,method", cases())
+def test_no_internal_nans(spec, method):
+    """Under debug_nans (which raises at the first primitive making a NaN from NaN-free
+    inputs), values and gradients at valid parameters, inside and outside the support and at
+    the edges, never create a NaN in an untaken branch."""
+    pos = diff_positions(spec, method)
+    with cr.debug_nans():
+        for seed, inside in ((0, True), (1, False)):
+            args = case_args(spec, method, seed, inside)
+            loss = partial(lambda *a: cnp.sum(ours(spec, method)(*a)), args, pos)
+            cr.grad(loss, argnums=tuple(range(len(pos))))(*[args[p] for p in pos])
+        data, shapes = edge_cases(spec, method)[0]
+        ours(spec, method)(data[~np.isnan(data)], *shapes)
+
+
 OUTSIDE = {   # standardized data strictly outside the support (or off the integers)
     "expon": [-1.0, -1e-3], "uniform": [-0.5, 1.5], "gamma": [-1.0], "chi2": [-2.0],
     "beta": [-0.5, 1.5], "lognorm": [-1.0], "truncnorm": [-3.0, 2.0],
