@@ -332,7 +332,6 @@ def _trisolve_aval(a, b, *, lower, trans, unit_diagonal, check):
 
 
 def _tri_mask(a, lower, unit):
-    n = a.shape[-1]
     return _tril(a, -1 if unit else 0) if lower else _triu(a, 1 if unit else 0)
 
 
