@@ -284,3 +284,16 @@ def test_masked_branch_in_fused_kernels(kernel):
         g = cr.jit(cr.grad(f))
         assert "fused" in str(g.lower(XS))
         np.testing.assert_allclose(g(XS), 2.0 * _want(MASKED[0][2], XS), rtol=1e-12)
+
+
+def test_jacfwd_keeps_zero_tangents_zero_at_infinite_derivatives():
+    # each function has an infinite derivative at the first point
+    cases = [(cnp.sqrt, [0.0, 1.0, 4.0]), (cnp.log, [0.0, 1.0, 4.0]),
+             (cnp.cbrt, [0.0, 1.0, 8.0]), (cnp.arcsin, [-1.0, 0.0, 0.5])]
+    for f, x in cases:
+        x = np.array(x)
+        J_fwd, J_rev = cr.jacfwd(f)(x), cr.jacrev(f)(x)
+        off = ~np.eye(3, dtype=bool)
+        assert np.all(J_fwd[off] == 0), f"{f.__name__}: {J_fwd}"
+        assert np.isinf(J_fwd[0, 0])
+        np.testing.assert_array_equal(J_fwd, J_rev)

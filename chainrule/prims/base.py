@@ -59,15 +59,15 @@ def elementwise(name: str, impl: Callable, nargs: int, *, derivs=None, jvp_rules
     Either `derivs` (one function (ans, *args) -> partial derivative per argument, None for
     non-differentiable arguments) or explicit `jvp_rules`/`vjp_rules`. With neither, the
     primitive has no derivative (its outputs are constants to differentiation).
-    Unless `bounded` says the derivatives are finite wherever the inputs are, the VJP
-    multiplies the cotangent zero-safely (0 * inf = 0), so masked-out branches of `where`
-    never turn a zero cotangent into NaN.
+    Unless `bounded` says the derivatives are finite wherever the inputs are, the JVP and
+    VJP multiply the tangent/cotangent zero-safely (0 * inf = 0), so masked-out branches of
+    `where` never turn a zero cotangent into NaN, and zero tangents stay zero.
     """
     p = Primitive(name)
     p.impl = impl
     p.abstract_eval = aval or (ufunc_aval(impl) if isinstance(impl, np.ufunc) else None)
     if derivs is not None:
-        jvp_rules = tuple(None if d is None else _jvp_from_deriv(d) for d in derivs)
+        jvp_rules = tuple(None if d is None else _jvp_from_deriv(d, bounded) for d in derivs)
         vjp_rules = tuple(None if d is None else _vjp_from_deriv(d, bounded) for d in derivs)
     p.jvp_rules = jvp_rules if jvp_rules is not None else (None,) * nargs
     p.vjp_rules = vjp_rules if vjp_rules is not None else (None,) * nargs
@@ -78,8 +78,16 @@ def elementwise(name: str, impl: Callable, nargs: int, *, derivs=None, jvp_rules
     return p
 
 
-def _jvp_from_deriv(d):
-    return lambda t, ans, *args, **params: t * d(ans, *args, **params)
+def _jvp_from_deriv(d, bounded=False):
+    if bounded:
+        return lambda t, ans, *args, **params: t * d(ans, *args, **params)
+
+    def rule(t, ans, *args, **params):
+        dv = d(ans, *args, **params)
+        # a zero tangent stays zero where the derivative is infinite (jacfwd's basis vectors
+        # are mostly zeros: d sqrt(x0)/dx1 at x0 = 0 is 0, not 0 * inf = NaN)
+        return t * dv if type(dv) is float else zmul_p(t, dv)
+    return rule
 
 
 def _vjp_from_deriv(d, bounded=False):
