@@ -1167,3 +1167,82 @@ def test_at_get():
 def test_numpy_ufuncs_dispatch_on_tracers():
     check_method(lambda x: np.sin(x) * np.exp(x))
     check_method(lambda x: np.tanh(x) + np.add(x, 1.0))
+
+
+# --- custom rules survive vmap (the call primitives batch, they are not inlined) ------------
+
+
+def _marked_jvp():
+    """sin with a deliberately scaled JVP rule (10 cos), so using the rule is visible."""
+    @cr.custom_jvp
+    def f(x, y):
+        return cnp.sin(x) * y
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        (x, y), (tx, ty) = primals, tangents
+        return f(x, y), 10.0 * cnp.cos(x) * y * tx + cnp.sin(x) * ty
+    return f
+
+
+def _marked_vjp():
+    @cr.custom_vjp
+    def f(x, y):
+        return cnp.sin(x) * y
+
+    f.defvjp(lambda x, y: (cnp.sin(x) * y, (x, y)),
+             lambda res, ct: (10.0 * cnp.cos(res[0]) * res[1] * ct, cnp.sin(res[0]) * ct))
+    return f
+
+
+@pytest.mark.parametrize("make", [_marked_jvp, _marked_vjp], ids=["custom_jvp", "custom_vjp"])
+def test_custom_rules_are_kept_under_vmap_in_every_order(make):
+    f = make()
+    x = np.array([[0.3, 0.5, 0.7], [0.1, 0.2, 0.4]])
+    y = np.array([1.5, 2.0, 2.5])
+    want_x = 10.0 * np.cos(x) * y            # the custom rule, not cos(x) * y
+    want_y = np.sin(x).sum(axis=0)
+    # grad of vmap: x batched along axis 1, y unbatched (its cotangent sums over the batch)
+    loss = lambda x, y: cr.vmap(f, in_axes=(1, None))(x, y[0]).sum()  # noqa: E731
+    gx, gy = cr.grad(loss, argnums=(0, 1))(x, y)
+    np.testing.assert_allclose(gx, 10.0 * np.cos(x) * y[0])
+    np.testing.assert_allclose(gy, [np.sin(x).sum(), 0.0, 0.0])
+    # vmap of grad, both arguments batched
+    gx, gy = cr.vmap(cr.grad(lambda a, b: f(a, b).sum(), argnums=(0, 1)), in_axes=(0, None))(x, y)
+    np.testing.assert_allclose(gx, want_x)
+    np.testing.assert_allclose(gy, np.sin(x))
+    # jvp of vmap, and nested vmap
+    _, t = cr.jvp(lambda a: cr.vmap(f, in_axes=(0, None))(a, y), (x,), (np.ones_like(x),))
+    np.testing.assert_allclose(t, want_x)
+    g = cr.grad(lambda a: cr.vmap(cr.vmap(f, in_axes=(0, 0)), in_axes=(0, None))(a, y).sum())(x)
+    np.testing.assert_allclose(g, want_x)
+    np.testing.assert_allclose(cr.vmap(f, in_axes=(0, None))(x, y), np.sin(x) * y)
+    del want_y
+
+
+def test_custom_rule_under_vmap_sees_the_axis_name():
+    @cr.custom_vjp
+    def centred(x):
+        return x - cr.pmean(x, "b")
+
+    centred.defvjp(lambda x: (x - cr.pmean(x, "b"), None),
+                   lambda _, ct: (2.0 * (ct - cr.pmean(ct, "b")),))
+    x = np.array([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(cr.vmap(centred, axis_name="b")(x), x - x.mean())
+    w = np.array([1.0, -1.0, 3.0])
+    g = cr.grad(lambda x: (cr.vmap(centred, axis_name="b")(x) * w).sum())(x)
+    np.testing.assert_allclose(g, 2.0 * (w - w.mean()))
+
+
+def test_checkpoint_under_vmap_still_recomputes():
+    calls = []
+
+    def body(x):
+        calls.append(1)
+        return cnp.sin(cnp.sin(x))
+
+    h = cr.checkpoint(body)
+    x = np.array([0.3, 0.5])
+    g = cr.grad(lambda x: cr.vmap(h)(x).sum())(x)
+    np.testing.assert_allclose(g, np.cos(np.sin(x)) * np.cos(x))
+    assert len(calls) == 2  # the forward pass, then once more in the backward pass

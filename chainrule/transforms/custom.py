@@ -9,8 +9,9 @@ Contract:
   work in both modes and at any order (JAX refuses jvp of a custom_vjp).
 - `checkpoint` stores only the inputs of the function in reverse mode and recomputes the
   forward pass when the cotangent arrives.
-- Traces without a rule for these call primitives (vmap, and for now staging) inline the
-  function, evaluating the ordinary primitives it applies.
+- Under vmap the call primitives stay call primitives: their batching rules vmap the
+  function and its rules (jvp; fwd and bwd; checkpoint's function), so `grad(vmap(f))`
+  still uses f's custom rule. Traces without a rule for them inline the function.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _instantiate(ts, like):
 
 def _call_prim(name):
     p = Primitive(name, multiple_results=True)
-    p.traits = frozenset({"call"})
+    p.traits = frozenset({"call", "named_axes"})  # batching rules see the vmap's axis name
     p.inline = lambda *args, fun, **params: fun(*args)
     p.impl = p.inline
     return p
@@ -84,6 +85,40 @@ def _inexact(v):
 
 custom_jvp_call_p.jvp = _cjvp_jvp
 custom_jvp_call_p.reverse = _cjvp_reverse
+
+
+# --- batching: vmap the function and its rules, keep the call ------------------------------
+
+
+def _batch_size(vals, bdims):
+    return next(v.shape[b] for v, b in zip(vals, bdims) if b is not None)
+
+
+def _batched(fun, axes, size, axis_name):
+    """fun vmapped over flat arguments with batch dims `axes`; every output batched at 0."""
+    from .api import vmap
+    return vmap(lambda *xs: list(fun(*xs)), in_axes=axes, out_axes=0, axis_name=axis_name,
+                axis_size=size)
+
+
+def _cjvp_batch(vals, bdims, *, fun, jvp, axis_name=None):
+    axes, size = tuple(bdims), _batch_size(vals, bdims)
+
+    def bfun(*xs):
+        return _batched(fun, axes, size, axis_name)(*xs)
+
+    def bjvp(primals, tangents):
+        from .api import vmap
+        o, t = vmap(lambda p, t: tuple(map(list, jvp(list(p), list(t)))), in_axes=(axes, axes),
+                    out_axes=0, axis_name=axis_name, axis_size=size)(tuple(primals),
+                                                                     tuple(tangents))
+        return list(o), list(t)
+
+    outs = bind(custom_jvp_call_p, *vals, fun=bfun, jvp=bjvp)
+    return outs, [0] * len(outs)
+
+
+custom_jvp_call_p.batch = _cjvp_batch
 
 
 def _resolve_args(fun, args, kwargs):
@@ -211,6 +246,39 @@ custom_vjp_call_p.reverse = _cvjp_reverse
 custom_vjp_call_p.jvp = _cvjp_jvp
 
 
+def _cvjp_batch(vals, bdims, *, fun, fwd, bwd, axis_name=None):
+    from .api import vmap
+    axes, size = tuple(bdims), _batch_size(vals, bdims)
+    # per-example shapes and dtypes of the arguments (for zero cotangents)
+    avals = [(tuple(v.shape[:b]) + tuple(v.shape[b + 1:]) if b is not None else tuple(v.shape),
+              v.dtype) for v, b in zip(vals, bdims)]
+
+    def bfun(*xs):
+        return _batched(fun, axes, size, axis_name)(*xs)
+
+    def bfwd(*xs):
+        out, res = vmap(lambda *a: (lambda o, r: (list(o), r))(*fwd(*a)), in_axes=axes,
+                        out_axes=0, axis_name=axis_name, axis_size=size)(*xs)
+        return list(out), res
+
+    def bbwd(res, cts):
+        def one(r, c):
+            g = bwd(r, list(c))
+            return [np.zeros(sh, dt) if gi is None else gi for gi, (sh, dt) in zip(g, avals)]
+        g = vmap(one, in_axes=(0, 0), out_axes=0, axis_name=axis_name,
+                 axis_size=size)(res, tuple(cts))
+        from .. import numpy as cnp
+        # unbatched arguments get the sum over the batch; batched ones their own batch dim
+        return [cnp.sum(gi, axis=0) if b is None else cnp.moveaxis(gi, 0, b)
+                for gi, b in zip(g, bdims)]
+
+    outs = bind(custom_vjp_call_p, *vals, fun=bfun, fwd=bfwd, bwd=bbwd)
+    return outs, [0] * len(outs)
+
+
+custom_vjp_call_p.batch = _cvjp_batch
+
+
 class custom_vjp:
     """A function with a custom VJP rule given as (fwd, bwd); works in forward mode too.
 
@@ -334,6 +402,19 @@ def _remat_jvp(primals, tangents, *, fun):
 
 remat_call_p.reverse = _remat_reverse
 remat_call_p.jvp = _remat_jvp
+
+
+def _remat_batch(vals, bdims, *, fun, axis_name=None):
+    axes, size = tuple(bdims), _batch_size(vals, bdims)
+
+    def bfun(*xs):
+        return _batched(fun, axes, size, axis_name)(*xs)
+
+    outs = bind(remat_call_p, *vals, fun=bfun)
+    return outs, [0] * len(outs)
+
+
+remat_call_p.batch = _remat_batch
 
 
 def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy=None,
