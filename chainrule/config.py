@@ -65,7 +65,8 @@ class NaNError(FloatingPointError):
         self.transforms = transforms
 
 
-_OPTIONS = {"debug_nans": "debug_nans", "jax_debug_nans": "debug_nans"}
+_OPTIONS = {"debug_nans": "debug_nans", "jax_debug_nans": "debug_nans",
+            "explain_retrace": "explain_retrace", "jax_explain_cache_misses": "explain_retrace"}
 _debug_nans = False
 
 
@@ -81,12 +82,25 @@ class _ConfigModule(types.ModuleType):
     def debug_nans(self, value: bool) -> None:
         _set_debug_nans(bool(value))
 
+    @property
+    def explain_retrace(self) -> bool:
+        """Log (logger "chainrule.jit", level WARNING) what changed in the signature each
+        time a jitted function is traced again (JAX's jax_explain_cache_misses)."""
+        from .transforms.staging import config as jit_config
+        return jit_config.explain_retrace
+
+    @explain_retrace.setter
+    def explain_retrace(self, value: bool) -> None:
+        from .transforms.staging import config as jit_config
+        jit_config.explain_retrace = bool(value)
+
 
 def update(name: str, value: Any) -> None:
     """Change a setting, as jax.config.update.
 
     Args:
-      name: "debug_nans" (or "jax_debug_nans").
+      name: "debug_nans" (or "jax_debug_nans"), "explain_retrace" (or
+        "jax_explain_cache_misses").
       value: the new value.
 
     Example:

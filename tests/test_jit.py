@@ -220,8 +220,9 @@ def test_cache_hits_and_retraces(caplog):
     jf(x, 2)
     jf(x + 1.0, 2)                      # same signature: cache hit
     assert len(traces) == 1 and len(jf._cache) == 1
-    old = staging.config.explain_retrace
-    staging.config.explain_retrace = True
+    old = cr.config.explain_retrace
+    cr.config.update("jax_explain_cache_misses", True)   # JAX's name; also "explain_retrace"
+    assert staging.config.explain_retrace
     try:
         with caplog.at_level(logging.WARNING, logger="chainrule.jit"):
             jf(np.ones(4), 2)                       # new shape
