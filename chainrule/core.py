@@ -261,6 +261,7 @@ class ConcretizationError(TypeError):
     """A traced value was used where a concrete Python value is needed."""
 
     def __init__(self, transform: str, how: str, hint: str | None = None):
+        self.transform, self.how = transform, how
         frame = user_frame()
         where = f" at {frame[0]}:{frame[1]}" if frame else ""
         if hint is None:

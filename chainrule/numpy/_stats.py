@@ -28,7 +28,6 @@ import builtins
 import functools
 import math
 import operator
-import re
 import warnings
 
 import numpy as np
@@ -89,8 +88,7 @@ def _concrete(x, how, hint):
     try:
         return np.asarray(x._trace.concrete(x, how))
     except ConcretizationError as err:
-        m = re.search(r" under ([\w/]+)", str(err))
-        raise ConcretizationError(m.group(1) if m else "a transform", how, hint) from None
+        raise ConcretizationError(err.transform, how, hint) from None
 
 
 def _static_int(v, what):
