@@ -24,6 +24,10 @@ Workloads:
         32, 100 steps, batch 16, float64 for every implementation, with respect to (Wh, Wx, b):
         chainrule and JAX with lax.scan under jit(grad); PyTorch with a Python loop.
 
+Rows: "chainrule jit" (the base of the ratio column); "chainrule" without jit (W1, W3, W9, to
+show what jit buys); "JAX jit"; "torch.compile"; "PyTorch eager" (torch.func, W3 and W9); NumPy:
+hand-written gradients (W1, W3, W9), the plain expression, numexpr and the copy floor (W4).
+
 torch.compile uses the inductor backend; where inductor fails or its first call takes longer
 than TORCH_COMPILE_LIMIT seconds, the row falls back to backend="eager", and the table says
 which backend ran and how long the first call took. Every peer is optional; a peer that fails
