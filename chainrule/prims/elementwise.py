@@ -169,11 +169,18 @@ def _logaddexp(x1, x2):
             d = np.abs(np.subtract(x1, x2))
     if m.dtype.kind == "c":
         return np.logaddexp(x1, x2)  # NumPy has no complex loop: its TypeError
-    out = m + np.log1p(np.exp(-d))
+    if type(d) is np.ndarray and d.shape == m.shape and d.dtype == m.dtype:
+        # d is a fresh temporary of the result's shape: work in place
+        np.negative(d, out=d)
+        np.exp(d, out=d)
+        np.log1p(d, out=d)
+        out = np.add(m, d, out=d)
+    else:
+        out = m + np.log1p(np.exp(-d))
     if np.isnan(np.add.reduce(out, axis=None)):
-        # both infinite with the same sign give NaN above; the answer is then m (which is
-        # itself NaN where an input is NaN)
-        out = np.where(np.isnan(d), m, out)
+        # both infinite with the same sign give NaN above (exactly where d is NaN); the
+        # answer is then m (which is itself NaN where an input is NaN)
+        out = np.where(np.isnan(out), m, out)
     return out
 
 
