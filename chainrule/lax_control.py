@@ -35,6 +35,7 @@ Contract:
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from typing import Callable, Sequence
 
@@ -42,8 +43,9 @@ import numpy as np
 
 from . import tree_util as tu
 from .compiler import compile_program, optimize
+from .compiler.passes import dce, live_vars
 from .core import ConcretizationError, Primitive, ShapedArray, Tracer, bind, get_aval
-from .ir.program import Literal, Program, Var, eval_program
+from .ir.program import Eqn, Literal, Program, Var, eval_program
 from .prims.base import moveaxis0
 from .prims.elementwise import (add_p, eq_p, ge_p, max_p, min_p, ne_p, select_p,
                                 stop_gradient_p)
@@ -511,7 +513,7 @@ def _scan_impl(*args, body_program, length, reverse, num_consts, num_carry):
     carry = list(args[nc:nc + nk])
     xs = args[nc + nk:]
     out_avals = program.out_avals
-    ys = [np.empty((length,) + a.shape, a.dtype) for a in out_avals[nk:]]
+    ys = _stacks([((length,) + a.shape, a.dtype) for a in out_avals[nk:]])
     if length:
         fn = _runner(program, length)
         for t in range(length):
@@ -521,6 +523,22 @@ def _scan_impl(*args, body_program, length, reverse, num_consts, num_carry):
             for y, o in zip(ys, out[nk:]):
                 y[i] = o
     return _fix(carry, out_avals[:nk]) + ys
+
+
+def _stacks(specs):
+    """Uninitialized arrays of the given (shape, dtype)s, carved out of one allocation: a
+    scan's ys (for reverse mode, its residual stacks) are large, and allocating them one by
+    one lets malloc hand each call fresh pages from the system (page faults that can cost
+    more than the loop itself)."""
+    if len(specs) < 2:
+        return [np.empty(shape, dt) for shape, dt in specs]
+    offsets, total = [], 0
+    for shape, dt in specs:
+        offsets.append(total)
+        total += -(-math.prod(shape) * np.dtype(dt).itemsize // 64) * 64
+    buf = np.empty(total, np.uint8)
+    return [buf[o:o + math.prod(shape) * np.dtype(dt).itemsize].view(dt).reshape(shape)
+            for o, (shape, dt) in zip(offsets, specs)]
 
 
 def _scan_abstract(*avals, body_program, length, reverse, num_consts, num_carry):
@@ -1041,6 +1059,91 @@ while_p.abstract_eval = _while_abstract
 while_p.jvp = _while_jvp
 while_p.reverse = _while_reverse
 while_p.batch = _while_batch
+
+
+# ---------------------------------------------------------------------------------------------
+# dead-code elimination rules (read by compiler.passes.dce): an equation is replaced by one
+# that computes only the outputs in use, from the inputs they need
+
+
+def _live_carries(body: Program, nc: int, live_k: list, live_y: list, seed=()):
+    """Fixpoint of carry liveness: a carry lives when its output is used, when `seed` (the
+    variables some other program of the loop reads) holds its input, or when a live output
+    of the body reads its input. Returns (live carries, live variables of the body)."""
+    nk = len(live_k)
+    live_k = list(live_k)
+    while True:
+        need = [o for o, u in zip(body.outs, live_k + list(live_y)) if u]
+        live = live_vars(body, need)
+        grow = [j for j in range(nk) if not live_k[j] and (body.in_vars[nc + j] in live
+                                                           or j in seed)]
+        if not grow:
+            return live_k, live, need
+        for j in grow:
+            live_k[j] = True
+
+
+def _pruned(prog: Program, keep_in: list, outs: list) -> Program:
+    return dce(prog.replace(in_vars=[prog.in_vars[i] for i in keep_in], outs=outs))
+
+
+def _scan_dce(eqn, used):
+    """scan without its unused ys, the carries that nothing used needs, and the consts and
+    xs its body no longer reads."""
+    p = eqn.params
+    body, nc, nk = p["body_program"], p["num_consts"], p["num_carry"]
+    live_k, live, need = _live_carries(body, nc, used[:nk], used[nk:])
+    keep = [i for i, v in enumerate(body.in_vars)
+            if (live_k[i - nc] if nc <= i < nc + nk else v in live)]
+    live_out = live_k + list(used[nk:])
+    if len(keep) == len(body.in_vars) and all(live_out):
+        return eqn
+    params = dict(p, body_program=_pruned(body, keep, need),
+                  num_consts=sum(1 for i in keep if i < nc), num_carry=sum(live_k))
+    return Eqn(eqn.prim, [eqn.inputs[i] for i in keep], params,
+               [v for v, u in zip(eqn.outs, live_out) if u])
+
+
+def _cond_dce(eqn, used):
+    """cond without its unused outputs (in every branch) and the operands no branch reads."""
+    branches = eqn.params["branches"]
+    needs = [[o for o, u in zip(b.outs, used) if u] for b in branches]
+    lives = [live_vars(b, nd) for b, nd in zip(branches, needs)]
+    n = len(branches[0].in_vars)
+    keep = [i for i in range(n) if any(b.in_vars[i] in lv for b, lv in zip(branches, lives))]
+    if len(keep) == n and all(used):
+        return eqn
+    new = tuple(_pruned(b, keep, nd) for b, nd in zip(branches, needs))
+    return Eqn(eqn.prim, [eqn.inputs[0]] + [eqn.inputs[1 + i] for i in keep],
+               dict(eqn.params, branches=new), [v for v, u in zip(eqn.outs, used) if u])
+
+
+def _while_dce(eqn, used):
+    """while_loop without the carries that neither the predicate nor a used output needs,
+    and the consts no longer read."""
+    p = eqn.params
+    cp, bp = p["cond_program"], p["body_program"]
+    ncc, nbc = p["cond_nconsts"], p["body_nconsts"]
+    nk = len(eqn.outs)
+    cond_live = live_vars(cp, cp.outs)
+    seed = {j for j in range(nk) if cp.in_vars[ncc + j] in cond_live}
+    live_k, live, need = _live_carries(bp, nbc, list(used), [], seed)
+    keep_c = [i for i in range(ncc) if cp.in_vars[i] in cond_live]
+    keep_b = [i for i in range(nbc) if bp.in_vars[i] in live]
+    carries = [j for j in range(nk) if live_k[j]]
+    if len(keep_c) == ncc and len(keep_b) == nbc and len(carries) == nk:
+        return eqn
+    params = dict(p, cond_program=_pruned(cp, keep_c + [ncc + j for j in carries], cp.outs),
+                  body_program=_pruned(bp, keep_b + [nbc + j for j in carries], need),
+                  cond_nconsts=len(keep_c), body_nconsts=len(keep_b))
+    ins = eqn.inputs
+    return Eqn(eqn.prim, [ins[i] for i in keep_c] + [ins[ncc + i] for i in keep_b]
+               + [ins[ncc + nbc + j] for j in carries], params, [eqn.outs[j] for j in carries])
+
+
+scan_p.dce_rule = _scan_dce
+cond_p.dce_rule = _cond_dce
+while_p.dce_rule = _while_dce
 
 
 def while_loop(cond_fun: Callable, body_fun: Callable, init_val):

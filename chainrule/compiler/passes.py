@@ -80,15 +80,58 @@ class _Rewriter:
 # dead-code elimination
 
 
+def sub_programs(eqn: Eqn):
+    """The programs an equation carries in its params (a scan's body, a cond's branches...)."""
+    for v in eqn.params.values():
+        if isinstance(v, Program):
+            yield v
+        elif type(v) is tuple:
+            yield from (p for p in v if isinstance(p, Program))
+
+
+def has_effects(program: Program) -> bool:
+    """Whether running the program has an effect: an equation with the trait "effect", in the
+    program or in a program one of its equations carries (cached on the program)."""
+    cache = program._cache
+    known = cache.get("has_effects")
+    if known is None:
+        known = cache["has_effects"] = any(_effectful(e) for e in program.eqns)
+    return known
+
+
+def _effectful(eqn: Eqn) -> bool:
+    return "effect" in eqn.prim.traits or any(has_effects(p) for p in sub_programs(eqn))
+
+
+def live_vars(program: Program, outs) -> set:
+    """The variables of `program` (inputs included) that computing the atoms `outs` and the
+    program's effects reads."""
+    live = {o for o in outs if _is_var(o)}
+    for eqn in reversed(program.eqns):
+        if any(v in live for v in eqn.outs) or _effectful(eqn):
+            live.update(a for a in eqn.inputs if _is_var(a))
+    return live
+
+
 def dce(program: Program) -> Program:
     """Dead-code elimination: drops equations whose outputs are unused and constants nothing
-    reads. Preserves: outputs, every equation with the trait "effect" (and what it reads)."""
+    reads. An equation whose primitive has a `dce_rule` (control flow: scan, cond, while)
+    is replaced by what the rule returns for the outputs in use: an equation defining a
+    subset of the outputs (those used, and what they need), from a subset of the inputs,
+    with its sub-programs pruned to match (unused scan outputs, the carries only they need,
+    unused consts and xs). Preserves: outputs, every equation with the trait "effect", and
+    every equation carrying a program with one (and what they read)."""
     live = {o for o in program.outs if _is_var(o)}
     kept = []
     for eqn in reversed(program.eqns):
-        if "effect" in eqn.prim.traits or any(v in live for v in eqn.outs):
-            kept.append(eqn)
-            live.update(a for a in eqn.inputs if _is_var(a))
+        used = [v in live for v in eqn.outs]
+        if not any(used) and not _effectful(eqn):
+            continue
+        rule = getattr(eqn.prim, "dce_rule", None)
+        if rule is not None:
+            eqn = rule(eqn, used)
+        kept.append(eqn)
+        live.update(a for a in eqn.inputs if _is_var(a))
     kept.reverse()
     used = [(v, c) for v, c in zip(program.const_vars, program.consts) if v in live]
     return program.replace(eqns=kept, const_vars=[v for v, _ in used],
@@ -264,7 +307,7 @@ def _is_unit(atom, kind, x_dtype) -> bool:
     return False
 
 
-def _rewrite(e: Eqn, producer: dict, const_val: dict):
+def _rewrite(e: Eqn, producer: dict, const_val: dict, uses: dict):
     """One simplification of e: a replacement atom for its output, a new equation, or None."""
     prim, ins, params = e.prim, e.inputs, e.params
     if prim.multiple_results or len(e.outs) != 1:
@@ -290,6 +333,17 @@ def _rewrite(e: Eqn, producer: dict, const_val: dict):
                 new_ins = ins[:i] + [c] + ins[i + 1:]
                 if _out_aval(prim, new_ins, params) == out:
                     return Eqn(prim, new_ins, params, e.outs)
+    absorb = getattr(prim, "absorb_transpose", None)
+    if absorb is not None:
+        for i, a in enumerate(ins):
+            p = producer.get(a) if _is_var(a) else None
+            if p is None or "transpose" not in p.prim.traits:
+                continue
+            new_params = absorb([b.aval for b in ins], params, i, tuple(p.params["perm"]))
+            if new_params is not None:
+                new_ins = ins[:i] + [p.inputs[0]] + ins[i + 1:]
+                if _out_aval(prim, new_ins, new_params) == out:
+                    return Eqn(prim, new_ins, new_params, e.outs)
     unit = _UNITS.get(prim)
     if unit is not None and len(ins) == 2:
         sides = (1, 0) if "commutative" in traits else (1,)
@@ -319,6 +373,14 @@ def _rewrite(e: Eqn, producer: dict, const_val: dict):
             inner = tuple(p.params["perm"])
             return Eqn(prim, [p.inputs[0]], {**params, "perm": tuple(inner[j] for j in perm)},
                        e.outs)
+        fold = getattr(p.prim, "fold_transpose", None) if p is not None else None
+        if fold is not None and uses.get(x) == 1 and not p.prim.multiple_results:
+            r = fold([a.aval for a in p.inputs], p.params, perm)
+            if r is not None:
+                order, new_params = r
+                new = Eqn(p.prim, [p.inputs[i] for i in order], new_params, e.outs)
+                if _out_aval(p.prim, new.inputs, new_params) == out:
+                    return new
     if "reshape" in traits and p is not None and p.prim is prim:
         return Eqn(prim, [p.inputs[0]], params, e.outs)
     return None
@@ -328,7 +390,14 @@ def simplify(program: Program) -> Program:
     """Algebraic simplification that keeps IEEE semantics:
     x*1, 1*x, x/1, x**1 -> x; x + (-0.0), (-0.0) + x, x - 0.0 -> x for floats (x + 0.0 is
     kept: it maps -0.0 to +0.0), x + 0, x - 0 -> x for integers; x**2 -> x*x (real dtypes);
-    transpose of transpose -> one transpose (or none); reshape of reshape -> one reshape;
+    transpose of transpose -> one transpose (or none); the transpose of a result used only
+    there, of a primitive with a `fold_transpose` rule, -> that primitive computing the
+    transposed result directly (transpose(x @ y) -> y.T @ x.T as one dot_general with swapped
+    operands: a fresh C-ordered array instead of a transposed view; the same products, summed
+    as BLAS sums them for that layout, so equal to rounding rather than bit for bit where BLAS
+    takes a different kernel); an operand that is a transpose, of a primitive with an
+    `absorb_transpose` rule, -> the transpose's input with the params renumbered (the same
+    computation on the same data); reshape of reshape -> one reshape;
     reshape/broadcast to the same shape and conversion to the same dtype -> nothing; an
     elementwise operand that is a broadcast (or a constant whose elements are all equal) ->
     the broadcast's input (or that value), when broadcasting is implied (the equation's aval
@@ -338,16 +407,31 @@ def simplify(program: Program) -> Program:
     rw = _Rewriter()
     const_val = dict(zip(program.const_vars, program.consts))
     producer = {}
+    uses = {}
+    for eqn in program.eqns:
+        for a in eqn.inputs:
+            if _is_var(a):
+                uses[a] = uses.get(a, 0) + 1
+    for o in program.outs:
+        if _is_var(o):
+            uses[o] = uses.get(o, 0) + 1
     eqns = []
     for eqn in program.eqns:
         e = Eqn(eqn.prim, [rw(a) for a in eqn.inputs], eqn.params, eqn.outs)
         for _ in range(8):
-            r = _rewrite(e, producer, const_val)
+            r = _rewrite(e, producer, const_val, uses)
             if r is None:
                 break
             if isinstance(r, Eqn):
                 e = r
+                # the rewrite may read variables it did not (an over-count only keeps a
+                # fold_transpose from firing)
+                for a in e.inputs:
+                    if _is_var(a):
+                        uses[a] = uses.get(a, 0) + 1
                 continue
+            if _is_var(r):
+                uses[r] = uses.get(r, 0) + uses.get(e.outs[0], 0)
             rw.replace(e.outs[0], r)
             e = None
             break

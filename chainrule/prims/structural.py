@@ -631,35 +631,46 @@ def _dot_aval(x, y, *, dims):
 
 @functools.lru_cache(maxsize=1024)
 def _dot_vjp_plan(xnd, ynd, ctnd, dims, wrt_x):
-    """(dims of the transposed contraction, permutation of its result or None)."""
+    """How the VJP of dot_general computes one operand's cotangent: (swap, dims, perm) for
+    `dot_general(other, ct)` when swap else `dot_general(ct, other)` with `dims`, then
+    `transpose(perm)` when perm is not None. Of the two operand orders, the one whose result
+    is already in the operand's axis order is taken (x @ W gives W's cotangent as x.T @ ct, a
+    fresh array in W's layout, rather than the transposed view (ct.T @ x).T)."""
     lc, rc, lb, rb, xf, yf = _dot_dims(xnd, ynd, dims)
     nb, nxf = len(lb), len(xf)
-    if wrt_x:
-        ct_free = tuple(range(nb + nxf, ctnd))
-        new_dims = ((ct_free, yf), (tuple(range(nb)), rb))
-        src = list(lb) + list(xf) + [lc[rc.index(a)] for a in sorted(rc)]
-        nd = xnd
-    else:
-        ct_free = tuple(range(nb, nb + nxf))
-        new_dims = ((ct_free, xf), (tuple(range(nb)), lb))
-        src = list(rb) + list(yf) + [rc[lc.index(a)] for a in sorted(lc)]
-        nd = ynd
-    perm = tuple(src.index(i) for i in range(nd))
-    return new_dims, (None if perm == tuple(range(nd)) else perm)
+    ct_b = tuple(range(nb))
+    if wrt_x:          # the other operand is y; ct's axes (batch, x free, y free)
+        ct_c, o_c, o_b, own_b, own_free, nd = tuple(range(nb + nxf, ctnd)), yf, rb, lb, xf, xnd
+        contracted = [lc[rc.index(a)] for a in sorted(rc)]
+    else:              # the other operand is x
+        ct_c, o_c, o_b, own_b, own_free, nd = tuple(range(nb, nb + nxf)), xf, lb, rb, yf, ynd
+        contracted = [rc[lc.index(a)] for a in sorted(lc)]
+    ident = tuple(range(nd))
+    plans = []
+    for swap in (False, True):
+        src = list(own_b) + (contracted + list(own_free) if swap else
+                             list(own_free) + contracted)
+        perm = tuple(src.index(i) for i in range(nd))
+        new_dims = ((o_c, ct_c), (o_b, ct_b)) if swap else ((ct_c, o_c), (ct_b, o_b))
+        plans.append((swap, new_dims, None if perm == ident else perm))
+    return plans[1] if plans[0][2] is not None and plans[1][2] is None else plans[0]
+
+
+def _dot_vjp(ct, other, plan):
+    swap, new_dims, perm = plan
+    if other.dtype.kind == "c":
+        other = conj_p(other)
+    r = dot_general_p(other, ct, dims=new_dims) if swap else dot_general_p(ct, other,
+                                                                            dims=new_dims)
+    return r if perm is None else transpose_p(r, perm=perm)
 
 
 def _dot_vjp_x(ct, ans, x, y, *, dims):
-    new_dims, perm = _dot_vjp_plan(x.ndim, y.ndim, ct.ndim, dims, True)
-    yc = conj_p(y) if y.dtype.kind == "c" else y
-    r = dot_general_p(ct, yc, dims=new_dims)
-    return r if perm is None else transpose_p(r, perm=perm)
+    return _dot_vjp(ct, y, _dot_vjp_plan(x.ndim, y.ndim, ct.ndim, dims, True))
 
 
 def _dot_vjp_y(ct, ans, x, y, *, dims):
-    new_dims, perm = _dot_vjp_plan(x.ndim, y.ndim, ct.ndim, dims, False)
-    xc = conj_p(x) if x.dtype.kind == "c" else x
-    r = dot_general_p(ct, xc, dims=new_dims)
-    return r if perm is None else transpose_p(r, perm=perm)
+    return _dot_vjp(ct, x, _dot_vjp_plan(x.ndim, y.ndim, ct.ndim, dims, False))
 
 
 def _shift(t, k=1):
@@ -689,6 +700,44 @@ dot_general_p = _prim(
     jvp_rules=(lambda t, ans, x, y, *, dims: dot_general_p(t, y, dims=dims),
                lambda t, ans, x, y, *, dims: dot_general_p(x, t, dims=dims)),
     vjp_rules=(_dot_vjp_x, _dot_vjp_y), batch=_dot_batch, traits=("bilinear",))
+
+
+def _dot_fold_transpose(in_avals, params, perm):
+    """transpose(dot_general(x, y), perm) as one dot_general, when perm keeps each operand's
+    free axes in order: ((0, 1), (0, 1)) and dims -> (1, 0) for the swapped product
+    dot_general(y, x) (batch axes may be permuted too). Returns (operand order, params) or
+    None."""
+    lc, rc, lb, rb, xf, yf = _dot_dims(in_avals[0].ndim, in_avals[1].ndim, params["dims"])
+    nb, nx, ny = len(lb), len(xf), len(yf)
+    perm = tuple(perm)
+    head, tail = perm[:nb], perm[nb:]
+    if sorted(head) != list(range(nb)):
+        return None
+    nlb, nrb = tuple(lb[i] for i in head), tuple(rb[i] for i in head)
+    if tail == tuple(range(nb, nb + nx + ny)):
+        return (0, 1), {"dims": ((lc, rc), (nlb, nrb))}
+    if tail == tuple(range(nb + nx, nb + nx + ny)) + tuple(range(nb, nb + nx)):
+        return (1, 0), {"dims": ((rc, lc), (nrb, nlb))}
+    return None
+
+
+def _dot_absorb_transpose(in_avals, params, i, perm):
+    """dot_general(..., transpose(a, perm), ...) with operand i read as `a` itself: its
+    dims renumbered (the same product, on the same data), when perm keeps the operand's free
+    axes in order. Returns the new params or None."""
+    (lc, rc), (lb, rb) = params["dims"]
+    c, b = (lc, lb) if i == 0 else (rc, rb)
+    free = [j for j in range(in_avals[i].ndim) if j not in c and j not in b]
+    mapped = [perm[j] for j in free]
+    if mapped != sorted(mapped):
+        return None
+    nc, nb = tuple(perm[j] for j in c), tuple(perm[j] for j in b)
+    dims = ((nc, rc), (nb, rb)) if i == 0 else ((lc, nc), (lb, nb))
+    return {"dims": dims}
+
+
+dot_general_p.fold_transpose = _dot_fold_transpose
+dot_general_p.absorb_transpose = _dot_absorb_transpose
 
 
 # --- batching rules of the index primitives -------------------------------------------------------
@@ -813,21 +862,36 @@ def _arr_src(x):
     return x if x.isidentifier() else f"np.asarray({x})"
 
 
+def _mat_src(x, transposed):
+    return f"{x}.T" if transposed else x
+
+
 def _lower_dot(ins, params, avals):
+    """dot_general as NumPy source: one BLAS call where the contraction is a (stacked) matrix
+    product of the operands or their transposed views (np.dot / np.matmul, which pass a
+    transposed operand to BLAS without copying), else tensordot or transpose+matmul."""
     x, y = ins
     xnd, ynd = avals[0].ndim, avals[1].ndim
     lc, rc, lb, rb, xf, yf = _dot_dims(xnd, ynd, params["dims"])
     nb = len(lb)
+    xs, ys = avals[0].shape, avals[1].shape
     if not lb:
-        if lc == (xnd - 1,) and rc == (0,) and xnd <= 2 and ynd <= 2:
-            return f"np.dot({x}, {y})"
+        if len(lc) == 1 and xnd <= 2 and ynd <= 2:
+            return (f"np.dot({_mat_src(x, xnd == 2 and lc[0] == 0)}, "
+                    f"{_mat_src(y, ynd == 2 and rc[0] == 1)})")
+        if len(lc) == 1 and lc[0] == xnd - 1 and ynd == 2 and xnd > 2:
+            # (..., k) x (k, n) or (n, k): one matrix product on x viewed as a matrix
+            m = math.prod(xs[:-1])
+            out = tuple(xs[:-1]) + (ys[1 - rc[0]],)
+            return (f"np.dot(np.reshape({x}, ({m}, {xs[-1]})), "
+                    f"{_mat_src(y, rc[0] == 1)}).reshape({out!r})")
         return f"np.tensordot({x}, {y}, axes=({lc!r}, {rc!r}))"
     batch = tuple(range(nb))
-    if lb == batch and rb == batch and xnd == nb + 2 and ynd == nb + 2 and lc == (nb + 1,):
-        if rc == (nb,):
-            return f"np.matmul({x}, {y})"
-        return f"np.matmul({x}, np.swapaxes({y}, -1, -2))"
-    xs, ys = avals[0].shape, avals[1].shape
+    if (lb == batch and rb == batch and xnd == nb + 2 and ynd == nb + 2 and len(lc) == 1
+            and lc[0] in (nb, nb + 1) and rc[0] in (nb, nb + 1)):
+        a = x if lc[0] == nb + 1 else f"np.swapaxes({x}, -1, -2)"
+        b_ = y if rc[0] == nb else f"np.swapaxes({y}, -1, -2)"
+        return f"np.matmul({a}, {b_})"
     size = lambda dims, shape: int(np.prod([shape[i] for i in dims], dtype=np.int64))  # noqa
     b, k = size(lb, xs), size(lc, xs)
     m, n = size(xf, xs), size(yf, ys)
