@@ -209,11 +209,11 @@ def _flatten(gen: _Gen, program: Program, consts: list):
             if e.prim is fused_p and not gen.standalone and not inner.const_vars and all(
                     type(a) is not Literal for a in ins):
                 names = {v: gen.src(a) for v, a in zip(inner.in_vars, ins)}
-                stmts = kernels.plan(inner, names, gen.bind)
-                if stmts is not None:
+                kernel = kernels.plan(inner, names, gen.bind)
+                if kernel is not None:
                     for v in e.outs:
                         gen.names[v] = gen.fresh()
-                    items.append(_Item(Eqn(e.prim, ins, e.params, e.outs), "kernel", stmts))
+                    items.append(_Item(Eqn(e.prim, ins, e.params, e.outs), "kernel", kernel))
                     continue
             new_eqns, res, sub_consts = inline(inner, ins)
             name_consts(sub_consts)
@@ -281,10 +281,7 @@ def _render(gen: _Gen, items, outs):
         e = it.eqn
         out_names = [gen.names[v] for v in e.outs]
         if it.kind == "kernel":
-            placeholders = {s[1]: gen.fresh() for s in it.stmts[:-1]}
-            placeholders[it.stmts[-1][1]] = out_names[0]
-            gen.lines.append(f"# fused kernel: {len(it.stmts)} step(s) on numexpr")
-            gen.lines.extend(kernels.render(it.stmts, placeholders))
+            _render_numexpr(gen, it.stmts, out_names[0])
             if e.outs[0].aval.ndim > 0:
                 fresh.add(e.outs[0])
             continue
@@ -305,6 +302,30 @@ def _render(gen: _Gen, items, outs):
         if e.prim.multiple_results:
             lhs = "_" if not out_names else lhs + ("," if len(out_names) == 1 else "")
         gen.lines.append(f"{lhs} = {expr}")
+
+
+def _render_numexpr(gen: _Gen, k, out_name: str):
+    """Lines running a numexpr kernel: its program as comments, then one call."""
+    n = len(k.listing)
+    gen.lines.append(f"# fused kernel: {n} operation{'s' * (n != 1)} as one numexpr program "
+                     f"(estimated {k.cost[0]:.1f} us, NumPy calls {k.cost[1]:.1f} us):")
+    line = "#  "
+    for ins in k.listing:
+        if len(line) + len(ins) + 2 > 92:
+            gen.lines.append(line)
+            line = "#  "
+        line += " " + ins + ";"
+    gen.lines.append(line)
+    args = list(k.inputs)
+    for src, view in k.pre:
+        name = gen.fresh()
+        gen.lines.append(f"{name} = {view}")
+        args[args.index(src)] = name
+    call = f"{gen.bind(k.nex, '_ne')}({', '.join(args)})"
+    if k.reduce is not None:
+        prim, params = k.reduce
+        call = prim.lower([call], params)
+    gen.lines.append(f"{out_name} = {call}")
 
 
 def _function_source(gen, program, name, consts):
@@ -331,8 +352,6 @@ def generate_source(program: Program, name: str = "compiled", *, standalone: boo
     gen = _Gen(standalone)
     consts = []
     fn_src = _function_source(gen, program, name, consts)
-    if "ne.evaluate(" in fn_src:
-        gen.ns["ne"] = kernels.ne
     helpers = [runtime.HELPERS[h] for h in runtime.needed(fn_src)]
     helpers += [src for _, src in gen.embedded.values()]
     src = "".join(h + "\n\n" for h in helpers) + fn_src

@@ -1,0 +1,292 @@
+"""Fused kernels and generated code (compiler/kernels.py, codegen.py, staging.py's call path).
+
+numexpr programs are checked operation by operation against the NumPy code for the same
+program on inputs full of special values (signed zeros, infinities, NaN, subnormals, huge
+values): exactly for IEEE-exact operations, to a few ulps for transcendental functions (the C
+library's against NumPy's SIMD versions); the cost model's choices; the blocked NumPy
+kernels and output-buffer reuse (values, and never aliasing a result the caller holds).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.compiler import kernels, options, passes
+from chainrule.prims.elementwise import zmul_p, _zmul
+from chainrule.transforms import staging
+
+needs_numexpr = pytest.mark.skipif(not kernels.available(),
+                                   reason="numexpr is not installed or failed its self-test")
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, 3.7, -2.5, 100.0, 1e300, -1e300, 1e-310,
+           np.inf, -np.inf, np.nan]
+
+
+def grid(dtype, n_random=48, seed=0):
+    """(x, y): every pair of special values plus random normals, as two flat arrays."""
+    s = np.array(SPECIAL, dtype=np.float64)
+    x, y = np.meshgrid(s, s)
+    rng = np.random.default_rng(seed)
+    r = rng.standard_normal((2, n_random)) * 3
+    with np.errstate(over="ignore"):
+        return (np.concatenate([x.ravel(), r[0]]).astype(dtype),
+                np.concatenate([y.ravel(), r[1]]).astype(dtype))
+
+
+def run_both(f, *args):
+    """(source under kernel="numexpr", its result, the result of the NumPy code)."""
+    with options.using(kernel="numexpr"):
+        jf = cr.jit(f)
+        src = jf.source(*args)
+        with np.errstate(all="ignore"):
+            got = jf(*args)
+    with options.using(kernel="numpy"):
+        with np.errstate(all="ignore"):
+            want = cr.jit(f)(*args)
+    return src, got, want
+
+
+def assert_same(got, want, exact):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    if got.dtype.kind not in "fc":
+        np.testing.assert_array_equal(got, want)
+        return
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_array_equal(np.isinf(got[ok]), np.isinf(want[ok]))
+    if exact:
+        np.testing.assert_array_equal(got[ok], want[ok])
+    else:
+        tol = 1e-6 if got.dtype in (np.float32, np.complex64) else 1e-13
+        fin = ok & np.isfinite(want)
+        np.testing.assert_allclose(got[fin], want[fin], rtol=tol, atol=1e-300)
+
+
+# --- every operation against NumPy -------------------------------------------------------------
+
+EXACT_BINARY = [cnp.add, cnp.subtract, cnp.multiply, cnp.divide, cnp.copysign, cnp.nextafter,
+                cnp.fmod, cnp.maximum, cnp.minimum]
+ROUNDED_BINARY = [cnp.power, cnp.arctan2, cnp.hypot]
+EXACT_UNARY = [cnp.negative, cnp.sqrt, cnp.absolute, cnp.floor, cnp.ceil, cnp.trunc, cnp.rint,
+               cnp.sign]
+ROUNDED_UNARY = [cnp.sin, cnp.cos, cnp.tan, cnp.arcsin, cnp.arccos, cnp.arctan, cnp.sinh,
+                 cnp.cosh, cnp.tanh, cnp.arcsinh, cnp.arccosh, cnp.arctanh, cnp.exp,
+                 cnp.expm1, cnp.log, cnp.log1p, cnp.log2, cnp.log10]
+PREDICATES = [cnp.isnan, cnp.isinf, cnp.isfinite, cnp.signbit]
+COMPARISONS = [cnp.less, cnp.less_equal, cnp.greater, cnp.greater_equal, cnp.equal,
+               cnp.not_equal]
+
+
+def _name(f):
+    return f.__name__
+
+
+@needs_numexpr
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("op", EXACT_BINARY + ROUNDED_BINARY, ids=_name)
+def test_binary_operations_match_numpy(op, dtype):
+    x, y = grid(dtype)
+    src, got, want = run_both(lambda a, b: -op(a, b), x, y)
+    assert "one numexpr program" in src, src
+    assert_same(got, want, exact=op in EXACT_BINARY)
+
+
+@needs_numexpr
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("op", EXACT_UNARY + ROUNDED_UNARY, ids=_name)
+def test_unary_operations_match_numpy(op, dtype):
+    x, _ = grid(dtype)
+    src, got, want = run_both(lambda a: -op(a), x)
+    assert "one numexpr program" in src, src
+    assert_same(got, want, exact=op in EXACT_UNARY)
+
+
+@needs_numexpr
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("op", PREDICATES + COMPARISONS, ids=_name)
+def test_predicates_and_comparisons_match_numpy(op, dtype):
+    x, y = grid(dtype)
+    f = (lambda a, b: cnp.logical_not(op(a))) if op in PREDICATES else \
+        (lambda a, b: cnp.logical_not(op(a, b)))
+    src, got, want = run_both(f, x, y)
+    assert "one numexpr program" in src, src
+    assert_same(got, want, exact=True)
+
+
+@needs_numexpr
+def test_where_logical_bitwise_casts_and_weak_scalars():
+    x, y = grid(np.float32)
+    i = np.arange(-20, 20, dtype=np.int64)
+    j = (i * 7) % 5
+    cases = [
+        (lambda a, b: cnp.where(a > b, a * 2.0, b - 1.0), (x, y)),           # float32 stays
+        (lambda a, b: cnp.logical_xor(a > 0, cnp.logical_or(b < 0, a == b)), (x, y)),
+        (lambda a, b: cnp.logical_and(~(a > 0), b != 0.5), (x, y)),
+        (lambda a, b: (a & b) | (a ^ 3), (i, j)),
+        (lambda a, b: ~a + b * 3 - 1, (i, j)),
+        (lambda a, b: a / b + 1.0, (i, j + 1)),                             # int / int: float64
+        (lambda a, b: a.astype(np.float64) * b, (x, y.astype(np.float64))),  # float32 -> 64
+        (lambda a, b: a * 2.5 + b, (x[:40], i)),                            # f32 + i64: f64
+    ]
+    for f, args in cases:
+        src, got, want = run_both(f, *args)
+        assert "one numexpr program" in src, src
+        assert_same(got, want, exact=True)
+
+
+@needs_numexpr
+def test_complex_arithmetic_parts_and_conjugates():
+    rng = np.random.default_rng(1)
+    z = (rng.standard_normal(30) + 1j * rng.standard_normal(30))
+    w = (rng.standard_normal(30) + 1j * rng.standard_normal(30))
+    # complex products may round differently (NumPy's SIMD loops use fused multiply-adds)
+    src, got, want = run_both(lambda a, b: cnp.conj(a * b - a) + 2.0 * b, z, w)
+    assert "one numexpr program" in src, src
+    assert_same(got, want, exact=False)
+    src, got, want = run_both(lambda a, b: cnp.real(a * b) - cnp.imag(a) * 3.0, z, w)
+    assert "one numexpr program" in src, src
+    assert_same(got, want, exact=False)
+    src, got, want = run_both(lambda a, b: cnp.conj(a + b) - a, z, w)
+    assert_same(got, want, exact=True)
+
+
+@needs_numexpr
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_zero_safe_multiply_is_elementwise_and_exact(dtype):
+    x, y = grid(dtype)
+    src, got, want = run_both(lambda a, b: -zmul_p(a, b), x, y)
+    assert "one numexpr program" in src, src
+    with np.errstate(all="ignore"):
+        p = x * y
+        ref = -np.where(np.isnan(p) & ((x == 0) | (y == 0)), 0, p).astype(dtype)
+    # the elementwise definition, bit for bit (signed zeros included)
+    assert_same(got, ref, exact=True)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(ref))
+    # 0 * inf and 0 * nan are 0; everything else as NumPy's (and _zmul's) product
+    assert_same(got, want, exact=True)
+    finite = np.isfinite(x) & np.isfinite(y)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(got[finite], -_zmul(x[finite], y[finite]))
+
+
+# --- programs: shared values, registers, broadcasts, reductions --------------------------------
+
+
+@needs_numexpr
+def test_long_gradient_kernel_is_one_program_and_matches():
+    def f(x):
+        for i in range(25):
+            x = cnp.sin(x) * 0.9 + cnp.tanh(x) if i % 2 == 0 else cnp.cos(x) + cnp.exp(x) * 0.1
+        return x.sum()
+    x = np.random.default_rng(1).normal(size=10)
+    g = cr.grad(f)
+    src, got, want = run_both(g, x)
+    assert src.count("= _ne") == 1, src
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    np.testing.assert_allclose(got, g(x), rtol=1e-13)
+    with options.using(kernel="auto"):          # long kernel, 10 elements: numexpr wins
+        assert "one numexpr program" in cr.jit(g).source(x)
+
+
+@needs_numexpr
+def test_registers_are_reused_and_too_many_live_values_fall_back():
+    def chain(x):
+        for _ in range(400):
+            x = x * 1.0001 + 0.5
+        return x
+    x = np.linspace(-1, 1, 7)
+    src, got, want = run_both(chain, x)
+    assert "one numexpr program" in src
+    regs = {int(t[1:]) for t in src.replace(";", " ").replace("(", " ").replace(",", " ").split()
+            if t.startswith("r") and t[1:].isdigit()}
+    assert len(regs) <= 4, sorted(regs)
+    assert_same(got, want, exact=True)
+
+    def wide(x):
+        ts = [x * float(i) for i in range(300)]   # 300 live values, 300 constants
+        return sum(ts[1:], ts[0])
+    src, got, want = run_both(wide, x)
+    assert "numexpr" not in src                  # over numexpr's 255 registers: NumPy code
+    np.testing.assert_array_equal(got, want)
+
+
+@needs_numexpr
+def test_broadcasts_scalars_literals_and_reductions():
+    rng = np.random.default_rng(2)
+    x, b, c = rng.standard_normal((6, 5)), rng.standard_normal(5), np.float64(0.3)
+    cases = [
+        (lambda x, b, c: cnp.tanh(x * 2.0 + b) * c - x, (x, b, c)),
+        (lambda x, b, c: cnp.broadcast_to(b, (6, 5)) * c + 1.0, (x, b, c)),   # all inputs small
+        (lambda x, b, c: cnp.sum(cnp.exp(x) * b, axis=0), (x, b, c)),
+        (lambda x, b, c: cnp.max(x * b - c, axis=1, keepdims=True), (x, b, c)),
+        (lambda x, b, c: cnp.sum(cnp.broadcast_to(1.0, x.shape) * x - b), (x, b, c)),
+    ]
+    for f, args in cases:
+        src, got, want = run_both(f, *args)
+        assert "numexpr program" in src, src
+        assert_same(got, want, exact=False)
+
+
+@needs_numexpr
+def test_results_are_fresh_arrays():
+    x = np.linspace(0, 1, 9)
+    with options.using(kernel="numexpr"):
+        f = cr.jit(lambda v: cnp.sin(v) * 2.0 + v)
+        a, b = f(x), f(x)
+    assert a is not b and not np.shares_memory(a, b) and not np.shares_memory(a, x)
+
+
+def test_without_numexpr_everything_runs_as_numpy(monkeypatch):
+    monkeypatch.setattr(kernels, "_SELF_TEST", [False])
+    x = np.linspace(-1, 1, 5)
+    g = cr.grad(lambda v: cnp.sum(cnp.sin(v) * cnp.exp(v)))
+    with options.using(kernel="numexpr"):
+        jg = cr.jit(g)
+        src = jg.source(x)
+        np.testing.assert_allclose(jg(x), g(x), rtol=1e-14)
+    assert "numexpr" not in src
+
+
+# --- the cost model -----------------------------------------------------------------------------
+
+
+@needs_numexpr
+def test_cost_model_choices():
+    def w1(x):
+        for i in range(25):
+            x = cnp.sin(x) * 0.9 + cnp.tanh(x) if i % 2 == 0 else cnp.cos(x) + cnp.exp(x) * 0.1
+        return x
+
+    def plan_for(f, n, dtype=np.float64):
+        prog = passes.fuse(staging_raw(f, np.ones(n, dtype)))
+        sub = [e for e in prog.eqns if e.prim.name == "fused"][0].params["program"]
+        with options.using(kernel="auto"):
+            return kernels.plan(sub, {v: f"v{i}" for i, v in enumerate(sub.in_vars)},
+                                lambda v: "_k")
+
+    long_small = plan_for(w1, 10)
+    assert long_small is not None and long_small.cost[0] < long_small.cost[1] / 5
+    assert plan_for(w1, 100_000) is None                       # SIMD math wins on long arrays
+    assert plan_for(lambda v: v * v + v * 2.0, 1 << 20, np.float32) is None
+    assert plan_for(lambda v: v * v + v, 4) is None            # two cheap calls: NumPy
+    with options.using(numexpr_min_size=100):
+        assert plan_for(w1, 10) is None
+
+
+def staging_raw(f, *args):
+    old, staging.config.optimize = staging.config.optimize, False
+    try:
+        return cr.make_program(f)(*args)
+    finally:
+        staging.config.optimize = old
+
+
+@needs_numexpr
+def test_measure_costs_returns_a_usable_table():
+    table = kernels.measure_costs(repeat=1)
+    assert set(table) >= {"numpy", "numexpr", "numpy_call", "numexpr_call"}
+    assert table["numpy"][("sin", "d")] > 0 and table["numexpr"][("arith", "f")] > 0
+
