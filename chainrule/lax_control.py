@@ -49,7 +49,7 @@ from .ir.program import Eqn, Literal, Program, Var, eval_program
 from .prims.base import moveaxis0
 from .prims.elementwise import (add_p, eq_p, ge_p, max_p, min_p, ne_p, select_p,
                                 stop_gradient_p)
-from .prims.structural import convert_p, reduce_or_p, reshape_p
+from .prims.structural import convert_p, dot_general_p, reduce_or_p, reshape_p
 from .transforms.api import jvp, vjp, vmap
 from .transforms.batching import move_to
 from .transforms.staging import _finish, _split_known, stage_flat
@@ -515,6 +515,11 @@ def _scan_impl(*args, body_program, length, reverse, num_consts, num_carry):
     out_avals = program.out_avals
     ys = _stacks([((length,) + a.shape, a.dtype) for a in out_avals[nk:]])
     if length:
+        if length > 1:
+            packed, program = _packing(program, nc)
+            for j, flip in packed:
+                c = np.transpose(consts[j]) if flip else consts[j]
+                consts[j] = c if c.flags.c_contiguous else np.ascontiguousarray(c)
         fn = _runner(program, length)
         for t in range(length):
             i = length - 1 - t if reverse else t
@@ -523,6 +528,60 @@ def _scan_impl(*args, body_program, length, reverse, num_consts, num_carry):
             for y, o in zip(ys, out[nk:]):
                 y[i] = o
     return _fix(carry, out_avals[:nk]) + ys
+
+
+def _matrix_use(eqn, j):
+    """None when operand j of the equation is not a matrix in a 2-D product; else whether
+    the product hands it to BLAS transposed (x.T @ y, x @ y.T: slower kernels than x @ y for
+    small products)."""
+    if eqn.prim is not dot_general_p or eqn.inputs[j].aval.ndim != 2:
+        return None
+    (lc, rc), (lb, _) = eqn.params["dims"]
+    if lb or len(lc) != 1 or eqn.inputs[1 - j].aval.ndim > 2:
+        return None
+    return (lc if j == 0 else rc)[0] == (0 if j == 0 else 1)
+
+
+def _packing(program: Program, nc: int):
+    """How a loop prepares its loop-invariant matrices: ([(const index, flip)], body). A
+    matrix const that the body only multiplies (2-D products) is handed to the body
+    C-contiguous, copied once before the loop if it is not (BLAS then runs its fastest kernel
+    on it, and a strided operand is not copied at every iteration); one that the body only
+    multiplies transposed is also transposed once (flip), and the body reads it untransposed.
+    The products are the same; the body is cached on the program."""
+    cached = program._cache.get("packing")
+    if cached is not None:
+        return cached
+    uses = {}
+    for e in program.eqns:
+        for j, a in enumerate(e.inputs):
+            if type(a) is not Literal:
+                uses.setdefault(a, []).append(_matrix_use(e, j))
+    outs = {o for o in program.outs if type(o) is not Literal}
+    packed, new = [], {}
+    for i, v in enumerate(program.in_vars[:nc]):
+        us = uses.get(v)
+        if not us or v in outs or None in us:
+            continue
+        flip = all(us)
+        packed.append((i, flip))
+        if flip:
+            new[v] = Var(ShapedArray(v.aval.shape[::-1], v.aval.dtype))
+    eqns = []
+    for e in program.eqns:
+        if any(type(a) is not Literal and a in new for a in e.inputs):
+            (lc, rc), batch = e.params["dims"]
+            ins = list(e.inputs)
+            if type(ins[0]) is not Literal and ins[0] in new:
+                ins[0], lc = new[ins[0]], (1 - lc[0],)
+            if type(ins[1]) is not Literal and ins[1] in new:
+                ins[1], rc = new[ins[1]], (1 - rc[0],)
+            e = Eqn(e.prim, ins, dict(e.params, dims=((lc, rc), batch)), e.outs)
+        eqns.append(e)
+    body = program.replace(in_vars=[new.get(v, v) for v in program.in_vars], eqns=eqns) \
+        if new else program
+    cached = program._cache["packing"] = (tuple(packed), body)
+    return cached
 
 
 def _stacks(specs):

@@ -434,3 +434,45 @@ def test_scan_stacks_share_one_allocation_without_overlap():
     np.testing.assert_array_equal(c, c_ref)
     empty = lax.scan(body, np.zeros(3), xs[:0])[1]
     assert [y.shape for y in empty] == [(0, 3)] * 4
+
+
+def test_scan_packs_loop_invariant_matrices():
+    """Matrix consts that the scan body only multiplies are handed to it C-contiguous, and one
+    it only multiplies transposed (dh @ W.T in an RNN's backward pass) is transposed once
+    before the loop and read untransposed: the plan names them, the rewritten body passes the
+    checker, and the loop's values equal a Python loop's, for C- and F-ordered arguments."""
+    from chainrule import lax_control as L
+    rng = np.random.default_rng(8)
+    W, V, U = (rng.standard_normal(s) for s in ((6, 6), (6, 4), (6, 6)))
+    xs = rng.standard_normal((7, 3, 6))
+
+    def f(W, V, U, h0, xs):
+        def body(h, x):
+            a = cnp.tanh(P.dot_general_p(h, W, dims=(((1,), (1,)), ((), ()))) + x @ U)
+            b = a @ V + (V * cnp.sum(a))[:3]   # V: also read elementwise -> not packed
+            return a, (b, a.T @ x)
+        return lax.scan(body, h0, xs)
+
+    h0 = rng.standard_normal((3, 6))
+    prog = cr.make_program(f)(W, V, U, h0, xs)
+    e = _eqn(prog, "scan")
+    body, nc = e.params["body_program"], e.params["num_consts"]
+    packed, new = L._packing(body, nc)
+    assert [(e.inputs[i], flip) for i, flip in packed] == [(prog.in_vars[0], True),
+                                                            (prog.in_vars[2], False)], packed
+    check(new)
+    assert [v.aval.shape for v in new.in_vars] == [v.aval.shape for v in body.in_vars]
+    w_new = new.in_vars[packed[0][0]]
+    assert [q.params["dims"] for q in new.eqns if w_new in q.inputs] == [
+        (((1,), (0,)), ((), ()))]
+    h, ref = h0, ([], [])
+    for x in xs:
+        a = np.tanh(h @ W.T + x @ U)
+        ref[0].append(a @ V + (V * a.sum())[:3])
+        ref[1].append(a.T @ x)
+        h = a
+    for args in ((W, V, U), (np.asfortranarray(W), V, U.T.copy().T), (W.T.copy().T, V, U)):
+        for got in (f(*args, h0, xs), cr.jit(f)(*args, h0, xs)):
+            np.testing.assert_allclose(got[0], h, rtol=1e-13)
+            for y, r in zip(got[1], ref):
+                np.testing.assert_allclose(y, np.stack(r), rtol=1e-13, atol=1e-15)
