@@ -418,6 +418,11 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
     s_names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
     cache: dict = {}
     last_key = []
+    # the common call: positional plain ndarrays, no static arguments. Its signature is just
+    # (shape, dtype) per argument, and (outside debug_nans, where bind would check every
+    # equation) binding jit_p on arrays is calling the compiled function: skip both.
+    fast: dict = {}
+    fast_ok = not s_nums and not s_names
 
     def _key(args, kwargs):
         n = len(args)
@@ -458,6 +463,19 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
+        if fast_ok and not kwargs and not _DEBUG_NANS:
+            sig = []
+            for a in args:
+                if a.__class__ is not np.ndarray:
+                    break
+                sig.append(a.shape)
+                sig.append(a.dtype)
+            else:
+                hit = fast.get(tuple(sig))
+                if hit is not None:
+                    fn, out_tree = hit
+                    outs = fn(*args)
+                    return outs[0] if out_tree is None else tu.tree_unflatten(out_tree, outs)
         key, nums, leaves, tree = _key(args, kwargs)
         entry = cache.get(key)
         if entry is None:
@@ -472,7 +490,12 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
             cache[key] = entry
             last_key.append(key)
         prog, out_tree = entry
-        return tu.tree_unflatten(out_tree, bind(jit_p, *leaves, program=prog))
+        outs = bind(jit_p, *leaves, program=prog)
+        if fast_ok and not kwargs and not _DEBUG_NANS and all(
+                a.__class__ is np.ndarray for a in args) and jit_p.impl is _jit_impl:
+            sig = tuple(x for a in args for x in (a.shape, a.dtype))
+            fast[sig] = (_compiled(prog), None if out_tree == _LEAF_TREE else out_tree)
+        return tu.tree_unflatten(out_tree, outs)
 
     def lower(*args, **kwargs):
         key, nums, leaves, tree = _key(args, kwargs)
@@ -485,7 +508,11 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
     wrapped.lower = lower
     wrapped.source = source
     wrapped._cache = cache
+    wrapped._fast = fast
     return wrapped
+
+
+_LEAF_TREE = tu.tree_structure(0)
 
 
 def _hashable(v, what):
