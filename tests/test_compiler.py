@@ -454,7 +454,8 @@ def test_lowerings_readable_and_correct():
             np.ones((4, 2)), np.array([1, 0, -1]), np.ones((2, 4, 5)))
     src = cr.jit(f).source(*args)
     for piece in ["np.reshape(v0, (12, 2))", "np.transpose(v0, (2, 0, 1))",
-                  "np.sum(v0, axis=(0, 2))", "np.max(v0, axis=(0,))", "np.argmax(v0, axis=1)",
+                  "np.add.reduce(v0, axis=(0, 2))", "np.maximum.reduce(v0, axis=(0,))",
+                  "np.argmax(v0, axis=1)",
                   "v0.astype(np.float32)", "np.concatenate((v0, v0), axis=1)",
                   "np.dot(v1, v2)", "np.matmul(v0, v4)",
                   "np.tensordot(v0, v0, axes=((0, 1), (0, 1)))",
