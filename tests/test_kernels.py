@@ -343,3 +343,121 @@ def test_fast_call_path_under_transforms():
     jf(x)                                   # the fast entry exists: transforms still trace
     np.testing.assert_allclose(cr.grad(jf)(x), 2 * np.sin(x) * np.cos(x), rtol=1e-14)
     np.testing.assert_allclose(cr.vmap(jf)(np.stack([x, x])), [jf(x)] * 2, rtol=1e-15)
+
+
+# --- blocked NumPy kernels and result slots -----------------------------------------------------
+
+SMALL_BLOCKS = dict(kernel="numpy", block_min_bytes=1, block_bytes=3 * 8 * 7, reuse_min_bytes=1)
+
+
+def run_blocked(f, *args):
+    """(source with tiny blocks, its result, the unfused eager result)."""
+    with options.using(**SMALL_BLOCKS):
+        jf = cr.jit(f)
+        src = jf.source(*args)
+        got = jf(*args)
+    with np.errstate(all="ignore"):
+        want = f(*args)
+    return src, got, want
+
+
+def test_blocked_kernels_match_eager_bit_for_bit():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((23, 7))               # 23 rows: the last block is partial
+    col, row, s = rng.standard_normal((23, 1)), rng.standard_normal(7), np.float64(0.7)
+    x32 = x.astype(np.float32)
+    cases = [
+        (lambda x: x * x + x * 2.0, (x,)),
+        (lambda x, c, r, s: cnp.tanh(x * c + r) * s - x, (x, col, row, s)),
+        (lambda x, c: cnp.where(x > c, cnp.exp(x), -x) + cnp.broadcast_to(c, x.shape), (x, col)),
+        (lambda x, r: cnp.broadcast_to(1.5, x.shape) * x + r * 2.0, (x, row)),
+        (lambda x: (x * 2.0 + 1.0).astype(np.float32) * 3.0, (x,)),
+        (lambda x: x * x + x * 2.0, (x32,)),
+        (lambda x: cnp.sin(x) * x - cnp.cos(x), (rng.standard_normal(61),)),       # 1-D
+        (lambda x: cnp.sqrt(cnp.abs(x)) * x + 1.0, (rng.standard_normal((9, 4, 3)),)),  # 3-D
+    ]
+    for f, args in cases:
+        src, got, want = run_blocked(f, *args)
+        assert "blocks of" in src and "for " in src, src
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+def test_blocked_gradient_with_zero_safe_products():
+    x = np.random.default_rng(4).standard_normal((31, 5))
+    g = cr.grad(lambda v: cnp.sum(cnp.where(v > 0, cnp.sqrt(cnp.abs(v)), 0.0) * v))
+    src, got, want = run_blocked(g, x)
+    assert "blocks of" in src
+    np.testing.assert_array_equal(got, want)
+    assert np.isfinite(got).all()
+
+
+def test_blocked_kernel_golden():
+    x = np.ones((40, 3))
+    with options.using(**SMALL_BLOCKS):
+        src = cr.jit(lambda x: x * x + x * 2.0).source(x)
+    body = "\n".join(ln.strip() for ln in src.splitlines()[1:])
+    assert body == """# fused kernel: multiply multiply add; 6 blocks of 7 rows
+v1 = _cr_take(_slot3, (40, 3), np.float64)
+v2 = _cr_take(_slot4, (7, 3), np.float64)
+v3 = _cr_take(_slot5, (7, 3), np.float64)
+for v4 in range(0, 40, 7):
+v5 = v4 + 7
+v6 = v2[:40 - v4]
+v7 = v3[:40 - v4]
+v8 = v0[v4:v5]
+np.multiply(v8, v8, out=v6)
+np.multiply(v8, 2.0, out=v7)
+np.add(v6, v7, out=v1[v4:v5])
+_slot3.append(v1)
+_slot4.append(v2)
+_slot5.append(v3)
+return [v1]""", src
+
+
+def test_result_slots_never_alias_what_the_caller_holds():
+    x = np.random.default_rng(5).standard_normal((20, 6))
+    with options.using(**SMALL_BLOCKS):
+        f = cr.jit(lambda v: cnp.sin(v) * 2.0 + v)
+        want = np.sin(x) * 2.0 + x
+        r1 = f(x)
+        r2 = f(x)                                  # r1 is held: a new array
+        assert not np.shares_memory(r1, r2)
+        addr = r2.ctypes.data
+        del r2
+        r3 = f(x)                                  # r2 was dropped: its memory is reused
+        assert r3.ctypes.data == addr
+        view = r3[:3]
+        del r3
+        r4 = f(x * 0.5)                            # a view keeps r3 alive: not reused
+        assert not np.shares_memory(r4, view)
+        np.testing.assert_array_equal(view, want[:3])
+        r4.flags.writeable = False
+        addr = r4.ctypes.data
+        del r4
+        r5 = f(x)                                  # read-only now: not written into
+        assert r5.ctypes.data != addr
+        held = [r5]
+        del r5
+        r6 = f(x)                                  # held by a list
+        assert not np.shares_memory(r6, held[0])
+        y = x
+        for _ in range(3):                         # feeding results back in
+            y = f(y)
+        np.testing.assert_allclose(y, (lambda v: np.sin(v) * 2.0 + v)(
+            (lambda v: np.sin(v) * 2.0 + v)((lambda v: np.sin(v) * 2.0 + v)(x))), rtol=1e-14)
+        for r in (r1, held[0], r6):
+            np.testing.assert_array_equal(r, want)
+
+
+def test_result_slots_off_and_export():
+    x = np.random.default_rng(6).standard_normal((20, 6))
+    with options.using(**SMALL_BLOCKS, reuse_outputs=False):
+        src = cr.jit(lambda v: v * 3.0 - v * v).source(x)
+    assert "_cr_take" not in src and "np.empty((20, 6), np.float64)" in src
+    with options.using(**SMALL_BLOCKS):
+        mod = cr.compiler.export(lambda v: v * 3.0 - v * v, x)
+    assert "_cr_take" not in mod and "blocks of" in mod
+    ns = {}
+    exec(mod, ns)
+    np.testing.assert_array_equal(ns["f"](x)[0], x * 3.0 - x * x)

@@ -31,6 +31,7 @@ import scipy.special as sps
 
 from ..ir.program import Eqn, Literal, Program
 from . import kernels, runtime
+from .config import options
 from .fused import fused_p
 from .passes import _strong, inline
 
@@ -215,6 +216,15 @@ def _flatten(gen: _Gen, program: Program, consts: list):
                         gen.names[v] = gen.fresh()
                     items.append(_Item(Eqn(e.prim, ins, e.params, e.outs), "kernel", kernel))
                     continue
+            if e.prim is fused_p and not inner.const_vars:
+                rows = _block_rows(inner)
+                if rows:
+                    new_eqns, res, _ = inline(inner, ins)
+                    for v in e.outs:
+                        gen.names[v] = gen.fresh()
+                    items.append(_Item(Eqn(e.prim, ins, e.params, e.outs), "blocked",
+                                       (new_eqns, res[0], rows)))
+                    continue
             new_eqns, res, sub_consts = inline(inner, ins)
             name_consts(sub_consts)
             if e.prim is fused_p:
@@ -227,6 +237,34 @@ def _flatten(gen: _Gen, program: Program, consts: list):
     name_consts(zip(program.const_vars, program.consts))
     walk(program.eqns)
     return items, [sub(o) for o in program.outs]
+
+
+def _block_rows(sub: Program) -> int:
+    """Rows per block when the fused kernel `sub` should run over blocks of rows (its arrays
+    are at least options.block_min_bytes, a block of options.block_bytes holds at least one
+    row, and there are several blocks), else 0. Kernels ending in a reduction are not blocked
+    (the reduction's summation order would change)."""
+    if len(sub.outs) != 1 or type(sub.outs[0]) is Literal:
+        return 0
+    out = sub.outs[0].aval
+    if out.ndim == 0 or any("elementwise" not in e.prim.traits and "broadcast" not in
+                            e.prim.traits for e in sub.eqns):
+        return 0
+    if any(len(e.outs) != 1 for e in sub.eqns) or sub.eqns[-1].outs[0] is not sub.outs[0]:
+        return 0
+    if "broadcast" in sub.eqns[-1].prim.traits:
+        return 0
+    _, loop, _ = _block_split(sub.eqns, tuple(out.shape))
+    if not loop or loop[-1] is not sub.eqns[-1]:
+        return 0
+    itemsize = max([out.dtype.itemsize] + [e.outs[0].aval.dtype.itemsize for e in sub.eqns])
+    if math.prod(out.shape) * itemsize < options.block_min_bytes:
+        return 0
+    row = math.prod(out.shape[1:]) * itemsize
+    rows = options.block_bytes // row
+    if rows < 1 or rows * 2 > out.shape[0]:
+        return 0
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,6 +323,10 @@ def _render(gen: _Gen, items, outs):
             if e.outs[0].aval.ndim > 0:
                 fresh.add(e.outs[0])
             continue
+        if it.kind == "blocked":
+            _render_blocked(gen, *it.stmts, out_names[0], e.outs[0].aval)
+            fresh.add(e.outs[0])
+            continue
         ins = [gen.src(a) for a in e.inputs]
         expr = None
         if it.ufunc is not None:
@@ -302,6 +344,135 @@ def _render(gen: _Gen, items, outs):
         if e.prim.multiple_results:
             lhs = "_" if not out_names else lhs + ("," if len(out_names) == 1 else "")
         gen.lines.append(f"{lhs} = {expr}")
+
+
+def _render_blocked(gen: _Gen, eqns, res, rows: int, out_name: str, out_aval):
+    """A fused kernel as NumPy calls over blocks of `rows` rows (see `_block_rows`): inputs
+    with the kernel's row count are sliced per block, other inputs broadcast as they are;
+    work that depends on no sliced input is done once before the loop; intermediate values
+    live in block-sized scratch buffers (reused once dead); the last operation writes into
+    the output's block. A large output is taken from a result slot (`runtime.take`)."""
+    shape, dtype = tuple(out_aval.shape), out_aval.dtype
+    hoisted, loop, alias = _block_split(eqns, shape)
+    ops = " ".join(e.prim.name for e in eqns)
+    n_blocks = -(-shape[0] // rows)
+    gen.lines.append(f"# fused kernel: {ops}; {n_blocks} blocks of {rows} rows")
+    dt = _dtype_src(dtype)
+    slot = None
+    if options.reuse_outputs and not gen.standalone and runtime.REUSE and \
+            math.prod(shape) * dtype.itemsize >= options.reuse_min_bytes:
+        slot = gen.bind([], "_slot")
+        gen.ns["_cr_take"] = runtime.take
+        gen.lines.append(f"{out_name} = _cr_take({slot}, {shape!r}, {dt})")
+    else:
+        gen.lines.append(f"{out_name} = np.empty({shape!r}, {dt})")
+
+    def src(a):
+        a = alias.get(a, a) if type(a) is not Literal else a
+        return gen.src(a)
+
+    for e in hoisted:
+        gen.names[e.outs[0]] = gen.fresh()
+        gen.lines.append(f"{gen.names[e.outs[0]]} = {_expr(gen, e, [src(a) for a in e.inputs])}")
+    # scratch buffers for the loop's intermediate ufunc results, assigned by liveness
+    last = {}
+    for i, e in enumerate(loop):
+        for a in e.inputs:
+            if type(a) is not Literal:
+                last[alias.get(a, a)] = i
+    scratch, free, of = [], {}, {}
+    for k, e in enumerate(loop[:-1]):
+        v = e.outs[0]
+        for a in {alias.get(a, a) for a in e.inputs if type(a) is not Literal}:
+            if a in of and last[a] == k:
+                free.setdefault(a.aval.dtype, []).append(of[a])
+        if _ufunc_of(e) is not None:
+            pool = free.get(v.aval.dtype)
+            if pool:
+                of[v] = pool.pop()
+            else:
+                of[v] = len(scratch)
+                scratch.append(v.aval.dtype)
+            if v not in last:
+                free.setdefault(v.aval.dtype, []).append(of[v])
+    block = (rows,) + shape[1:]
+    buf = [gen.fresh() for _ in scratch]
+    scratch_slots = []
+    for name, d in zip(buf, scratch):
+        if slot is not None:         # scratch never escapes: its slot is free next call
+            scratch_slots.append(gen.bind([], "_slot"))
+            gen.lines.append(f"{name} = _cr_take({scratch_slots[-1]}, {block!r}, "
+                             f"{_dtype_src(d)})")
+        else:
+            gen.lines.append(f"{name} = np.empty({block!r}, {_dtype_src(d)})")
+    exact = shape[0] % rows == 0
+    i, j = gen.fresh(), gen.fresh()
+    gen.lines.append(f"for {i} in range(0, {shape[0]}, {rows}):")
+    body = [f"{j} = {i} + {rows}"]
+    views = buf if exact else [gen.fresh() for _ in buf]
+    if not exact:
+        body += [f"{w} = {b}[:{shape[0]} - {i}]" for w, b in zip(views, buf)]
+    sliced = {}
+    defined = {e.outs[0] for e in eqns}
+    for e in loop:
+        for a in e.inputs:
+            a = alias.get(a, a) if type(a) is not Literal else a
+            if type(a) is not Literal and a not in defined and a not in sliced and \
+                    _rowwise_input(a, shape):
+                sliced[a] = gen.fresh()
+                body.append(f"{sliced[a]} = {gen.src(a)}[{i}:{j}]")
+    for k, e in enumerate(loop):
+        ins = []
+        for a in e.inputs:
+            a = alias.get(a, a) if type(a) is not Literal else a
+            ins.append(sliced[a] if type(a) is not Literal and a in sliced else gen.src(a))
+        v = e.outs[0]
+        uf = _ufunc_of(e)
+        if k == len(loop) - 1:
+            target = f"{out_name}[{i}:{j}]"
+            body.append(f"{e.prim.lower}({', '.join(ins)}, out={target})" if uf is not None
+                        else f"{target} = {_expr(gen, e, ins)}")
+        elif v in of:
+            gen.names[v] = views[of[v]]
+            body.append(f"{e.prim.lower}({', '.join(ins)}, out={views[of[v]]})")
+        else:
+            gen.names[v] = gen.fresh()
+            body.append(f"{gen.names[v]} = {_expr(gen, e, ins)}")
+    gen.lines.extend("    " + ln for ln in body)
+    if slot is not None:
+        gen.lines.append(f"{slot}.append({out_name})")
+        gen.lines.extend(f"{sl}.append({b})" for sl, b in zip(scratch_slots, buf))
+
+
+def _rowwise_input(a, shape) -> bool:
+    """Whether kernel input `a` is sliced per block of rows (it has the kernel's row count)."""
+    return a.aval.ndim == len(shape) and a.aval.shape[0] == shape[0] and shape[0] > 1
+
+
+def _block_split(eqns, shape):
+    """(hoisted, loop, alias) for a blocked kernel: equations depending on no sliced input
+    (computed once), those that do (per block), and broadcasts mapped to their operands."""
+    alias, rowwise, hoisted, loop = {}, set(), [], []
+    defined = {e.outs[0] for e in eqns}
+
+    def base(a):
+        return alias.get(a, a) if type(a) is not Literal else a
+
+    for e in eqns:
+        ins = [base(a) for a in e.inputs]
+        varies = any(type(a) is not Literal and (a in rowwise or (
+            a not in defined and _rowwise_input(a, shape))) for a in ins)
+        if "broadcast" in e.prim.traits:
+            alias[e.outs[0]] = ins[0]
+            if varies:
+                rowwise.add(e.outs[0])
+            continue
+        if varies:
+            rowwise.add(e.outs[0])
+            loop.append(e)
+        else:
+            hoisted.append(e)
+    return hoisted, loop, alias
 
 
 def _render_numexpr(gen: _Gen, k, out_name: str):

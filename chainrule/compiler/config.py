@@ -29,8 +29,8 @@ class options:
     fusion = True
     kernel = "auto"
     numexpr_min_size = 1
-    block_min_bytes = 4 << 20
-    block_bytes = 256 << 10
+    block_min_bytes = 8 << 20
+    block_bytes = 1 << 20
     reuse_outputs = True
     reuse_min_bytes = 4 << 20
     fold_limit = 1_000_000

@@ -2,8 +2,14 @@
 
 A lowering's expression may call a helper named `_cr_<name>`; code generation then defines
 the helper in the generated module (exec'd for jit, written out by `export`).
+`take` (result slots for large kernel outputs) is a Python function bound into the namespace
+of jitted code only; exported code allocates its results.
 """
 from __future__ import annotations
+
+import sys
+
+import numpy as np
 
 HELPERS = {
     "_cr_scatter": '''\
@@ -34,3 +40,32 @@ def _cr_load(text):
 def needed(source: str) -> list[str]:
     """The helpers a piece of generated source refers to."""
     return [name for name in HELPERS if name + "(" in source]
+
+
+# ---------------------------------------------------------------------------------------------
+# result slots: reusing a large result's memory once nobody holds it
+
+
+def _free_count(slot: list) -> int:
+    buf = slot.pop()
+    return sys.getrefcount(buf)
+
+
+# the reference count of an array held only by `take`'s local variable (measured with the
+# same code shape, so that it holds however this Python counts references); reuse needs
+# CPython's reference counts and the GIL (a free-threaded build could race on them)
+REUSE = hasattr(sys, "getrefcount") and getattr(sys, "_is_gil_enabled", lambda: True)()
+_FREE = _free_count([object()]) if REUSE else 0
+
+
+def take(slot: list, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialized array for a result: the one stored in `slot` by the previous call when
+    nothing else references it any more (no caller variable, view, or container: it is then
+    invisible, and overwriting it saves the OS zeroing fresh pages), else a new one. The
+    caller appends the result to the slot after computing it."""
+    if slot:
+        buf = slot.pop()
+        if sys.getrefcount(buf) == _FREE and buf.shape == shape and buf.dtype == dtype \
+                and buf.flags.writeable and buf.flags.c_contiguous:
+            return buf
+    return np.empty(shape, dtype)
