@@ -140,8 +140,6 @@ class Primitive:
     def bind(self, *args, **params):
         return bind(self, *args, **params)
 
-    __call__ = bind
-
     def __repr__(self):
         return f"Primitive({self.name})"
 
@@ -181,6 +179,8 @@ def _bind_checking(prim: Primitive, *args, **params):
     return top.process(prim, args, params)
 
 
+# prim(*args) is bind(prim, *args) itself, one call frame fewer than a method forwarding to it
+Primitive.__call__ = bind
 _bind_fast = bind.__code__
 debug_eval: Callable | None = None  # the NaN-checking evaluator, set by chainrule.config
 

@@ -73,7 +73,8 @@ def dot(a, b, out=None):
       >>> dot([[1., 2.], [3., 4.]], [1., 1.])
       array([3., 7.])
     """
-    _no_out(out, "dot")
+    if out is not None:
+        _no_out(out, "dot")
     a, b = _operand(a), _operand(b)
     sa, sb = a.shape, b.shape
     if not sa or not sb:
@@ -82,7 +83,13 @@ def dot(a, b, out=None):
     if sa[-1] != sb[jb]:
         raise ValueError(f"shapes {_fmt(sa)} and {_fmt(sb)} not aligned: {sa[-1]} "
                          f"(dim {len(sa) - 1}) != {sb[jb]} (dim {jb})")
-    return _dot_general(a, b, (len(sa) - 1,), (jb,))
+    dims = _DOT_DIMS.get((len(sa), jb))
+    if dims is None:
+        dims = _DOT_DIMS[len(sa), jb] = (((len(sa) - 1,), (jb,)), ((), ()))
+    return bind(P.dot_general_p, a, b, dims=dims)
+
+
+_DOT_DIMS: dict = {}  # (a.ndim, contracted axis of b) -> dot_general dims of `dot`
 
 
 def vdot(a, b, /):

@@ -3,6 +3,7 @@ keepdims), composed from the reduction primitives."""
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -97,6 +98,13 @@ all = _bool_reduction(P.reduce_and_p, "all")
 any = _bool_reduction(P.reduce_or_p, "any")
 
 
+_ALL_AXES = [tuple(range(n)) for n in range(8)]
+
+
+def _all_axes(ndim):
+    return _ALL_AXES[ndim] if ndim < 8 else tuple(range(ndim))
+
+
 def _count(shape, axes):
     n = 1
     for a in axes:
@@ -106,14 +114,18 @@ def _count(shape, axes):
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     """Arithmetic mean over axis, as numpy.mean (integer input gives float64)."""
-    _no_out(out, "mean")
+    if out is not None:
+        _no_out(out, "mean")
+    if where is not None:
+        raise NotImplementedError("mean(where=...) is not supported; use "
+                                  "chainrule.numpy.where on the input instead")
     if axis is None and dtype is None and not keepdims and hasattr(a, "ndim"):
-        dt = a.dtype
-        if dt.kind in "fc":
+        if a.dtype.kind in "fc":
             # common case, kept short: the mean of all elements
-            n = a.size
-            s = bind(P.reduce_sum_p, a, axes=tuple(range(a.ndim)))
-            return divide(s, n) if n else divide(s, 0.0)
+            shape = a.shape
+            n = math.prod(shape)
+            s = bind(P.reduce_sum_p, a, axes=_all_axes(len(shape)))
+            return bind(P.div_p, s, n if n else 0.0)
     a = _arr(a)
     if dtype is None and _dtype(a).kind not in "fc":
         dtype = np.float64

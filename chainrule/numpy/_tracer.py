@@ -5,12 +5,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Tracer
+from ..core import Tracer, bind
+from .. import prims as P
 from . import _ufuncs as U, _reductions as R, _shape as S, _indexing as I
 
 
+def _operator(f):
+    """x.__op__(y) for the chainrule.numpy function f; a one-primitive f is bound directly
+    (operators are the hottest calls of traced code)."""
+    prim = getattr(f, "prim", None)
+    if prim is None:
+        return lambda self, other: f(self, other)
+
+    def op(self, other):
+        if type(other) in (list, tuple):
+            other = U._arr(other)
+        return bind(prim, self, other)
+    return op
+
+
 def _swap(f):
-    return lambda self, other: f(other, self)
+    prim = getattr(f, "prim", None)
+    if prim is None:
+        return lambda self, other: f(other, self)
+
+    def rop(self, other):
+        if type(other) in (list, tuple):
+            other = U._arr(other)
+        return bind(prim, other, self)
+    return rop
 
 
 def _matmul(a, b):
@@ -29,7 +52,7 @@ _OPS = {
 def _install():
     T = Tracer
     for name, f in _OPS.items():
-        setattr(T, f"__{name}__", (lambda f: lambda self, other: f(self, other))(f))
+        setattr(T, f"__{name}__", _operator(f))
         setattr(T, f"__r{name}__", _swap(f))
     T.__eq__ = lambda self, other: U.equal(self, other)
     T.__ne__ = lambda self, other: U.not_equal(self, other)
@@ -37,7 +60,7 @@ def _install():
     T.__le__ = lambda self, other: U.less_equal(self, other)
     T.__gt__ = lambda self, other: U.greater(self, other)
     T.__ge__ = lambda self, other: U.greater_equal(self, other)
-    T.__neg__ = lambda self: U.negative(self)
+    T.__neg__ = lambda self: bind(P.neg_p, self)
     T.__pos__ = lambda self: self
     T.__abs__ = lambda self: U.absolute(self)
     T.__invert__ = lambda self: U.invert(self)

@@ -39,6 +39,7 @@ def _binary(prim, name, doc=None):
         return bind(prim, x1, x2)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = doc or f"Elementwise `{name}`, as numpy.{name} (broadcasting)."
+    f.prim = prim  # tracer operators bind it directly (chainrule/numpy/_tracer.py)
     return f
 
 

@@ -93,9 +93,11 @@ def _jvp_from_deriv(d, bounded=False):
 def _vjp_from_deriv(d, bounded=False):
     def rule(ct, ans, *args, **params):
         dv = d(ans, *args, **params)
+        if type(dv) is float:
+            return ct * dv
         if getattr(dv, "dtype", None) is not None and dv.dtype.kind == "c":
             dv = conj_p(dv)
-        if bounded or type(dv) is float:
+        if bounded:
             return ct * dv
         return zmul_p(ct, dv)
     return rule

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..core import Tracer, axis_env, is_inexact_dtype, tracing
+from ..core import Tracer, axis_env, is_inexact_dtype, trace_stack, tracing
 from .. import tree_util as tu
 from .forward import JVPTrace, JVPTracer
 from .reverse import RTrace, RTracer, backward
@@ -274,8 +274,18 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                 leaf = t._node  # held apart: a write x[i] = v inside fun rebinds t
                 new_args = list(args)
                 new_args[argnums] = t
-                with tracing(trace):
+                trace_stack.append(trace)
+                try:
                     out = fun(*new_args, **kwargs)
+                finally:
+                    trace_stack.pop()
+                if (not has_aux and out.__class__ is RTracer and out._trace is trace
+                        and out._val.shape == () and out._val.dtype.kind == "f"):
+                    # the usual case: a real scalar that depends on the input
+                    value = out._val
+                    cts = backward(trace.tape, [(out._node, out._k, _one(value.dtype))])
+                    g = cts[leaf.idx]
+                    return value, (np.zeros(a.shape, a.dtype) if g is None else g)
                 value, aux, cts = finish(trace, out)
                 g = cts[leaf.idx]
                 g = np.zeros(a.shape, a.dtype) if g is None else g

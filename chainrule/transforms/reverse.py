@@ -132,29 +132,36 @@ def backward(tape, seeds):
     cts = [None] * len(tape)
     for node, k, ct in seeds:
         _accumulate(cts, node, k, ct)
-    for node in reversed(tape):
-        prim = node.prim
-        if prim is None:
-            continue
-        ct = cts[node.idx]
+    for j in range(len(tape) - 1, -1, -1):
+        ct = cts[j]
         if ct is None:
             continue
-        cts[node.idx] = None
+        node = tape[j]
+        prim = node.prim
+        if prim is None:
+            continue  # an input: its cotangent is a result
+        cts[j] = None
         if prim.multiple_results:
             ct = [fit_zero(c, o) for c, o in zip(ct, node.out)]
-        if node.bwd is not None:
-            arg_cts = node.bwd(ct)
-            for i, parent, k in node.parents:
-                c = arg_cts[i]
-                if c is not None:
-                    _accumulate(cts, parent, k, c)
+        bwd = node.bwd
+        if bwd is not None:
+            arg_cts = bwd(ct)
         else:
             rules = prim.vjp_rules
             out, args, params = node.out, node.args, node.params
-            for i, parent, k in node.parents:
-                c = rules[i](ct, out, *args, **params)
-                if c is not None:
-                    _accumulate(cts, parent, k, c)
+        for i, parent, k in node.parents:
+            c = arg_cts[i] if bwd is not None else rules[i](ct, out, *args, **params)
+            if c is None:
+                continue
+            if k < 0:
+                # _accumulate, inlined for single-output parents
+                pv = parent.out
+                if c.shape != pv.shape or c.dtype != pv.dtype:
+                    c = fit(c, pv.shape, pv.dtype, reduce=True)
+                cur = cts[parent.idx]
+                cts[parent.idx] = c if cur is None else cur + c
+            else:
+                _accumulate(cts, parent, k, c)
     return cts
 
 
