@@ -507,27 +507,108 @@ scan_p = Primitive("scan", multiple_results=True)
 
 
 def _scan_impl(*args, body_program, length, reverse, num_consts, num_carry):
-    program = body_program
     nc, nk = num_consts, num_carry
     consts = list(args[:nc])
     carry = list(args[nc:nc + nk])
-    xs = args[nc + nk:]
-    out_avals = program.out_avals
+    xs = list(args[nc + nk:])
+    out_avals = body_program.out_avals
     ys = _stacks([((length,) + a.shape, a.dtype) for a in out_avals[nk:]])
     if length:
-        if length > 1:
-            packed, program = _packing(program, nc)
-            for j, flip in packed:
-                c = np.transpose(consts[j]) if flip else consts[j]
-                consts[j] = c if c.flags.c_contiguous else np.ascontiguousarray(c)
+        pre, kept, packed, program, through, computed = _scan_plan(body_program, nc, nk,
+                                                                   length)
+        if pre is not None:
+            xs = [xs[j] for j in kept] + list(_runner(pre)(*consts, *xs))
+        for j, flip in packed:
+            c = np.transpose(consts[j]) if flip else consts[j]
+            consts[j] = c if c.flags.c_contiguous else np.ascontiguousarray(c)
         fn = _runner(program, length)
+        ys_through = [(ys[j], k) for j, k in through]
+        ys_computed = [ys[j] for j in computed]
         for t in range(length):
             i = length - 1 - t if reverse else t
-            out = fn(*consts, *carry, *[x[i] for x in xs])
+            ins = consts + carry + [x[i] for x in xs]
+            out = fn(*ins)
+            for y, k in ys_through:
+                y[i] = ins[k]
             carry = out[:nk]
-            for y, o in zip(ys, out[nk:]):
+            for y, o in zip(ys_computed, out[nk:]):
                 y[i] = o
     return _fix(carry, out_avals[:nk]) + ys
+
+
+def _scan_plan(program: Program, nc: int, nk: int, length: int):
+    """How `_scan_impl` runs a body of `length` iterations: (pre, kept, packed, body, through,
+    computed). pre (or None) computes the body's per-iteration work that depends only on xs
+    and consts for all iterations at once (see `_hoisted`): the loop's xs are then the kept
+    ones followed by pre's outputs. packed: the consts to prepare (see `_packing`); body: the
+    program the loop calls; through: [(y index, body input index)] of the ys that are body
+    inputs (stacked from the inputs, not copied out by the body); computed: the indices of
+    the ys the body returns. Cached on the program."""
+    many = length > 1
+    key = ("scan_plan", nc, nk, length if many else 1)
+    plan = program._cache.get(key)
+    if plan is not None:
+        return plan
+    pre, kept, body = _hoisted(program, nc, nk, length) if many else (
+        None, None, program)
+    packed, body = _packing(body, nc) if many else ((), body)
+    pos = {v: k for k, v in enumerate(body.in_vars)}
+    through, computed, outs = [], [], list(body.outs[:nk])
+    for j, o in enumerate(body.outs[nk:]):
+        if type(o) is not Literal and o in pos:
+            through.append((j, pos[o]))
+        else:
+            computed.append(j)
+            outs.append(o)
+    if through:
+        body = body.replace(outs=outs)
+    plan = program._cache[key] = (pre, kept, packed, body, through, computed)
+    return plan
+
+
+_HOISTABLE = frozenset({"elementwise", "broadcast", "reshape", "transpose", "bilinear"})
+
+
+def _hoisted(program: Program, nc: int, nk: int, length: int):
+    """(pre, kept xs, loop body): the body's equations that read xs and otherwise only consts
+    (and each other), when they include a contraction (x_t @ W_x in an RNN), move out of the
+    loop into pre, the same equations batched over all iterations (one matrix product over
+    every step instead of one small product per step); the loop body reads their per-step
+    results as extra xs. Only elementwise operations, broadcasts, reshapes, transposes and
+    contractions move (their batched forms compute each step's values as the step would),
+    and only while the stacked results stay within 4 times the size of the body's per-step
+    inputs. Returns (None, None, program) when nothing moves."""
+    none = (None, None, program)
+    ins = program.in_vars
+    xs_vars = ins[nc + nk:]
+    if not xs_vars:
+        return none
+    known = set(ins[:nc]) | set(xs_vars) | set(program.const_vars)
+    per_step = set(xs_vars)
+    hoisted, rest = [], []
+    for e in program.eqns:
+        vs = [a for a in e.inputs if type(a) is not Literal]
+        if (e.prim.traits & _HOISTABLE and not e.prim.traits & {"effect", "callback"}
+                and all(a in known for a in vs) and any(a in per_step for a in vs)):
+            hoisted.append(e)
+            known.update(e.outs)
+            per_step.update(e.outs)
+        else:
+            rest.append(e)
+    if not any("bilinear" in e.prim.traits for e in hoisted):
+        return none
+    live = live_vars(program.replace(eqns=rest), program.outs)
+    crossing = [v for e in hoisted for v in e.outs if v in live]
+    size = sum(v.aval.size for v in ins[nc:])
+    if sum(v.aval.size for v in crossing) > 4 * max(size, 1):
+        return none
+    kept = [j for j, v in enumerate(xs_vars) if v in live]
+    pre = Program(program.const_vars, program.consts, list(ins[:nc]) + list(xs_vars),
+                  hoisted, crossing)
+    pre = _vmap_program(pre, (None,) * nc + (0,) * len(xs_vars), length)
+    body = program.replace(in_vars=list(ins[:nc + nk]) + [xs_vars[j] for j in kept] + crossing,
+                           eqns=rest)
+    return pre, kept, body
 
 
 def _matrix_use(eqn, j):

@@ -476,3 +476,106 @@ def test_scan_packs_loop_invariant_matrices():
             np.testing.assert_allclose(got[0], h, rtol=1e-13)
             for y, r in zip(got[1], ref):
                 np.testing.assert_allclose(y, np.stack(r), rtol=1e-13, atol=1e-15)
+
+
+def _rnn_scan(reverse=False):
+    rng = np.random.default_rng(11)
+    Wh, Wx, b = rng.standard_normal((5, 5)) / 3, rng.standard_normal((3, 5)), rng.standard_normal(5)
+    xs, zs = rng.standard_normal((6, 2, 3)), rng.standard_normal((6, 2, 5))
+
+    def f(Wh, Wx, b, h0, xs, zs):
+        def cell(h, xz):
+            x, z = xz
+            u = x @ Wx + b                      # xs and consts only: computed for every step
+            h = cnp.tanh(h @ Wh + u) * z        # at once, before the loop
+            return h, (u, h)
+        return lax.scan(cell, h0, (xs, zs), reverse=reverse)
+
+    def loop(Wh, Wx, b, h0, xs, zs):
+        h, us, hs = h0, [None] * len(xs), [None] * len(xs)
+        for t in (reversed(range(len(xs))) if reverse else range(len(xs))):
+            us[t] = xs[t] @ Wx + b
+            h = np.tanh(h @ Wh + us[t]) * zs[t]
+            hs[t] = h
+        return h, (np.stack(us), np.stack(hs))
+    return f, loop, (Wh, Wx, b, rng.standard_normal((2, 5)), xs, zs)
+
+
+def test_scan_hoists_per_step_input_work():
+    """x_t @ W_x + b reads only xs and consts: the plan computes it for all steps before the
+    loop (one product), the loop body reads its per-step slice, and the y that is exactly
+    that value is stacked from the loop's input."""
+    from chainrule import lax_control as L
+    f, _, args = _rnn_scan()
+    prog = cr.make_program(f)(*args)
+    e = _eqn(prog, "scan")
+    p = e.params
+    pre, kept, _, body, through, computed = L._scan_plan(
+        p["body_program"], p["num_consts"], p["num_carry"], p["length"])
+    check(pre)
+    check(body)
+    assert str(pre) == textwrap.dedent("""
+        program(a:f64[3,5], b:f64[5], c:f64[5,5], d:f64[6,2,3], e:f64[6,2,5]) {
+          f:f64[6,2,5] = dot_general[dims=(((2,), (0,)), ((), ()))] d a
+          g:f64[6,2,5] = add f b
+          return (g,)
+        }""").strip(), str(pre)
+    assert kept == [1]                                     # zs: still read by the loop
+    assert [q.prim.name for q in body.eqns] == ["dot_general", "fused"]
+    assert through == [(0, 5)] and computed == [1]         # u comes in as the last input
+    assert L._scan_plan(p["body_program"], p["num_consts"], p["num_carry"], 1)[0] is None
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_hoisting_values_and_gradients(reverse):
+    f, loop, args = _rnn_scan(reverse)
+    want = loop(*args)
+    for got in (f(*args), cr.jit(f)(*args)):
+        for a, b in zip(cr.tree_util.tree_leaves(got), cr.tree_util.tree_leaves(want)):
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+    def loss(f):
+        return lambda *a: cnp.sum(f(*a)[0] ** 2) + cnp.sum(f(*a)[1][0])
+
+    def loop_cnp(Wh, Wx, b, h0, xs, zs):
+        h, s = h0, 0.0
+        for t in (reversed(range(len(xs))) if reverse else range(len(xs))):
+            u = xs[t] @ Wx + b
+            s = s + cnp.sum(u)
+            h = cnp.tanh(h @ Wh + u) * zs[t]
+        return cnp.sum(h ** 2) + s
+
+    g_want = cr.grad(loop_cnp, argnums=(0, 1, 2, 3, 4))(*args)
+    for g in (cr.grad(loss(f), argnums=(0, 1, 2, 3, 4)),
+              cr.jit(cr.grad(loss(f), argnums=(0, 1, 2, 3, 4)))):
+        for a, b in zip(g(*args), g_want):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+def test_scan_hoisting_only_when_it_pays():
+    """Nothing moves without a contraction among the per-step input work, nor when the
+    stacked results would be much larger than the body's inputs, nor past an effect."""
+    from chainrule import lax_control as L
+
+    def plan(f, *args):
+        e = _eqn(cr.make_program(f)(*args), "scan")
+        p = e.params
+        return L._scan_plan(p["body_program"], p["num_consts"], p["num_carry"], p["length"])
+
+    xs = np.ones((4, 3))
+    assert plan(lambda c, xs: lax.scan(lambda c, x: (c + cnp.sin(x) * 2.0, None), c, xs),
+                np.zeros(3), xs)[0] is None
+    def big(c, xs):
+        return lax.scan(lambda c, x: (c + cnp.sum(cnp.outer(x, x) @ np.ones((3, 40))), None),
+                        c, xs)
+    assert plan(big, 0.0, xs)[0] is None
+    W = np.ones((3, 3))
+
+    def printing(c, xs):
+        def body(c, x):
+            debug.print("{}", x @ W)
+            return c + x @ W, None
+        return lax.scan(body, c, xs)
+    pre = plan(printing, np.zeros(3), xs)[0]
+    assert pre is not None and [q.prim.name for q in pre.eqns] == ["dot_general"]
+    np.testing.assert_allclose(cr.jit(printing)(np.zeros(3), xs)[0], 4 * (np.ones(3) @ W))
