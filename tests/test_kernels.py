@@ -398,9 +398,9 @@ def test_blocked_kernel_golden():
         src = cr.jit(lambda x: x * x + x * 2.0).source(x)
     body = "\n".join(ln.strip() for ln in src.splitlines()[1:])
     assert body == """# fused kernel: multiply multiply add; 6 blocks of 7 rows
-v1 = _cr_take(_slot3, (40, 3), np.float64)
-v2 = _cr_take(_slot4, (7, 3), np.float64)
-v3 = _cr_take(_slot5, (7, 3), np.float64)
+v1 = _cr_take(_slot0, (40, 3), np.float64)
+v2 = _cr_take(_slot1, (7, 3), np.float64)
+v3 = _cr_take(_slot2, (7, 3), np.float64)
 for v4 in range(0, 40, 7):
 v5 = v4 + 7
 v6 = v2[:40 - v4]
@@ -409,9 +409,9 @@ v8 = v0[v4:v5]
 np.multiply(v8, v8, out=v6)
 np.multiply(v8, 2.0, out=v7)
 np.add(v6, v7, out=v1[v4:v5])
-_slot3.append(v1)
-_slot4.append(v2)
-_slot5.append(v3)
+_slot0.append(v1)
+_slot1.append(v2)
+_slot2.append(v3)
 return [v1]""", src
 
 
@@ -461,3 +461,29 @@ def test_result_slots_off_and_export():
     ns = {}
     exec(mod, ns)
     np.testing.assert_array_equal(ns["f"](x)[0], x * 3.0 - x * x)
+
+
+# --- results never alias arguments or constants -------------------------------------------------
+
+
+def test_view_results_do_not_alias_arguments_or_constants():
+    x = np.arange(6.0).reshape(2, 3)
+    c = np.linspace(0, 1, 6)
+    cases = [lambda v: v.reshape(-1), lambda v: v.T, lambda v: v[0], lambda v: v[:, 1:],
+             lambda v: cnp.broadcast_to(v, (4, 2, 3)), lambda v: cnp.real(v),
+             lambda v: (c.reshape(2, 3), v * 2.0)]
+    for f in cases:
+        jf = cr.jit(f)
+        got = jf(x)
+        for g, w in zip(cr.tree_util.tree_leaves(got), cr.tree_util.tree_leaves(f(x))):
+            np.testing.assert_array_equal(g, w)
+            assert not np.shares_memory(g, x) and not np.shares_memory(g, c)
+    # a view of a new array is returned as it is (no copy)
+    src = cr.jit(lambda v: (v * 2.0).reshape(-1)).source(x)
+    assert "_cr_fresh(" in src
+    mod = cr.compiler.export(lambda v: v.T, x)
+    ns = {}
+    exec(mod, ns)
+    r = ns["f"](x)[0]
+    np.testing.assert_array_equal(r, x.T)
+    assert not np.shares_memory(r, x)

@@ -70,6 +70,14 @@ class _Gen:
         self.n_vars = 0
         self.lines = []
         self.embedded = {}
+        self.n_slots = 0
+
+    def slot(self) -> str:
+        """The name of a new result slot (an empty list in the namespace, see runtime.take)."""
+        name = f"_slot{self.n_slots}"
+        self.n_slots += 1
+        self.ns[name] = []
+        return name
 
     def fresh(self) -> str:
         name = f"v{self.n_vars}"
@@ -297,7 +305,9 @@ def _expr(gen: _Gen, eqn, ins):
     return f"{fname}({', '.join(ins + ps)})"
 
 
-def _render(gen: _Gen, items, outs):
+def _render(gen: _Gen, items, outs, fresh=()):
+    """Append the lines of `items` to gen.lines. `fresh`: variables holding arrays this code
+    owns (may be overwritten once dead). Returns the variables known to hold new arrays."""
     n = len(items)
     last_use, unsafe = {}, set()
     for i, it in enumerate(items):
@@ -311,7 +321,7 @@ def _render(gen: _Gen, items, outs):
     for o in outs:
         if type(o) is not Literal:
             last_use[o] = n
-    fresh = set()
+    fresh = set(fresh)
     for i, it in enumerate(items):
         if it.kind == "comment":
             gen.lines.append(it.stmts)
@@ -344,6 +354,7 @@ def _render(gen: _Gen, items, outs):
         if e.prim.multiple_results:
             lhs = "_" if not out_names else lhs + ("," if len(out_names) == 1 else "")
         gen.lines.append(f"{lhs} = {expr}")
+    return fresh
 
 
 def _render_blocked(gen: _Gen, eqns, res, rows: int, out_name: str, out_aval):
@@ -361,7 +372,7 @@ def _render_blocked(gen: _Gen, eqns, res, rows: int, out_name: str, out_aval):
     slot = None
     if options.reuse_outputs and not gen.standalone and runtime.REUSE and \
             math.prod(shape) * dtype.itemsize >= options.reuse_min_bytes:
-        slot = gen.bind([], "_slot")
+        slot = gen.slot()
         gen.ns["_cr_take"] = runtime.take
         gen.lines.append(f"{out_name} = _cr_take({slot}, {shape!r}, {dt})")
     else:
@@ -400,7 +411,7 @@ def _render_blocked(gen: _Gen, eqns, res, rows: int, out_name: str, out_aval):
     scratch_slots = []
     for name, d in zip(buf, scratch):
         if slot is not None:         # scratch never escapes: its slot is free next call
-            scratch_slots.append(gen.bind([], "_slot"))
+            scratch_slots.append(gen.slot())
             gen.lines.append(f"{name} = _cr_take({scratch_slots[-1]}, {block!r}, "
                              f"{_dtype_src(d)})")
         else:
@@ -504,13 +515,19 @@ def _function_source(gen, program, name, consts):
     for v in program.in_vars:
         gen.names[v] = gen.fresh()
         args.append(gen.names[v])
+    gen.consts = consts
     items, outs = _flatten(gen, program, consts)
-    _render(gen, items, outs)
-    # an output that is a literal, an input or a constant gets its own array, so that a
-    # caller writing into a result cannot change an argument or the cached constants
+    fresh = _render(gen, items, outs)
+    # an output that is a literal, an input or a constant gets its own array, and one that
+    # may be a view of them (reshape, transpose, indexing ...) is copied when it is, so that
+    # a caller writing into a result cannot change an argument or the cached constants
     stored = {names for names, _ in consts} | set(args)
+    srcs = args + [c for c, _ in consts]
+    sources = "(" + ", ".join(srcs) + ("," if len(srcs) == 1 else "") + ")"
     rets = [f"np.asarray({gen.src(o)})" if type(o) is Literal else
-            f"np.array({gen.src(o)})" if gen.src(o) in stored else gen.src(o) for o in outs]
+            f"np.array({gen.src(o)})" if gen.src(o) in stored else
+            gen.src(o) if o in fresh or sources == "()" else
+            f"_cr_fresh({gen.src(o)}, {sources})" for o in outs]
     body = gen.lines + [f"return [{', '.join(rets)}]"]
     return f"def {name}({', '.join(args)}):\n" + "".join(f"    {ln}\n" for ln in body)
 

@@ -27,6 +27,19 @@ def _cr_scatter(x, y, index, mode):
         ufunc.at(out, index, y)
     return out
 ''',
+    "_cr_fresh": '''\
+def _cr_fresh(x, sources):
+    """x, or a copy of it when it shares memory with one of `sources` (the function's
+    arguments and constants: x may be a view of them)."""
+    if type(x) is not np.ndarray:
+        return x
+    if x.base is None and not any(x is s for s in sources):
+        return x
+    for s in sources:
+        if type(s) is np.ndarray and np.may_share_memory(x, s):
+            return x.copy()
+    return x
+''',
     "_cr_load": '''\
 def _cr_load(text):
     """An array stored inline as base64 of its .npy bytes."""
