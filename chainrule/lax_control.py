@@ -539,7 +539,8 @@ def _scan_impl(*args, body_program, length, reverse, num_consts, num_carry):
 def _scan_plan(program: Program, nc: int, nk: int, length: int):
     """How `_scan_impl` runs a body of `length` iterations: (pre, kept, packed, body, through,
     computed). pre (or None) computes the body's per-iteration work that depends only on xs
-    and consts for all iterations at once (see `_hoisted`): the loop's xs are then the kept
+    and consts for all iterations at once (see `_hoisted`; only for loops of more than
+    _COMPILE_AFTER iterations, as batching it costs a trace): the loop's xs are then the kept
     ones followed by pre's outputs. packed: the consts to prepare (see `_packing`); body: the
     program the loop calls; through: [(y index, body input index)] of the ys that are body
     inputs (stacked from the inputs, not copied out by the body); computed: the indices of
@@ -549,7 +550,7 @@ def _scan_plan(program: Program, nc: int, nk: int, length: int):
     plan = program._cache.get(key)
     if plan is not None:
         return plan
-    pre, kept, body = _hoisted(program, nc, nk, length) if many else (
+    pre, kept, body = _hoisted(program, nc, nk, length) if length > _COMPILE_AFTER else (
         None, None, program)
     packed, body = _packing(body, nc) if many else ((), body)
     pos = {v: k for k, v in enumerate(body.in_vars)}

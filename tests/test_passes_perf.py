@@ -481,7 +481,7 @@ def test_scan_packs_loop_invariant_matrices():
 def _rnn_scan(reverse=False):
     rng = np.random.default_rng(11)
     Wh, Wx, b = rng.standard_normal((5, 5)) / 3, rng.standard_normal((3, 5)), rng.standard_normal(5)
-    xs, zs = rng.standard_normal((6, 2, 3)), rng.standard_normal((6, 2, 5))
+    xs, zs = rng.standard_normal((12, 2, 3)), rng.standard_normal((12, 2, 5))
 
     def f(Wh, Wx, b, h0, xs, zs):
         def cell(h, xz):
@@ -504,7 +504,7 @@ def _rnn_scan(reverse=False):
 def test_scan_hoists_per_step_input_work():
     """x_t @ W_x + b reads only xs and consts: the plan computes it for all steps before the
     loop (one product), the loop body reads its per-step slice, and the y that is exactly
-    that value is stacked from the loop's input."""
+    that value is stacked from the loop's input. Short loops keep the body as it is."""
     from chainrule import lax_control as L
     f, _, args = _rnn_scan()
     prog = cr.make_program(f)(*args)
@@ -515,15 +515,16 @@ def test_scan_hoists_per_step_input_work():
     check(pre)
     check(body)
     assert str(pre) == textwrap.dedent("""
-        program(a:f64[3,5], b:f64[5], c:f64[5,5], d:f64[6,2,3], e:f64[6,2,5]) {
-          f:f64[6,2,5] = dot_general[dims=(((2,), (0,)), ((), ()))] d a
-          g:f64[6,2,5] = add f b
+        program(a:f64[3,5], b:f64[5], c:f64[5,5], d:f64[12,2,3], e:f64[12,2,5]) {
+          f:f64[12,2,5] = dot_general[dims=(((2,), (0,)), ((), ()))] d a
+          g:f64[12,2,5] = add f b
           return (g,)
         }""").strip(), str(pre)
     assert kept == [1]                                     # zs: still read by the loop
     assert [q.prim.name for q in body.eqns] == ["dot_general", "fused"]
     assert through == [(0, 5)] and computed == [1]         # u comes in as the last input
-    assert L._scan_plan(p["body_program"], p["num_consts"], p["num_carry"], 1)[0] is None
+    for short in (1, 8):       # short loops run as they are (batching costs a trace)
+        assert L._scan_plan(p["body_program"], p["num_consts"], p["num_carry"], short)[0] is None
 
 
 @pytest.mark.parametrize("reverse", [False, True])
@@ -562,7 +563,7 @@ def test_scan_hoisting_only_when_it_pays():
         p = e.params
         return L._scan_plan(p["body_program"], p["num_consts"], p["num_carry"], p["length"])
 
-    xs = np.ones((4, 3))
+    xs = np.ones((10, 3))
     assert plan(lambda c, xs: lax.scan(lambda c, x: (c + cnp.sin(x) * 2.0, None), c, xs),
                 np.zeros(3), xs)[0] is None
     def big(c, xs):
@@ -578,4 +579,4 @@ def test_scan_hoisting_only_when_it_pays():
         return lax.scan(body, c, xs)
     pre = plan(printing, np.zeros(3), xs)[0]
     assert pre is not None and [q.prim.name for q in pre.eqns] == ["dot_general"]
-    np.testing.assert_allclose(cr.jit(printing)(np.zeros(3), xs)[0], 4 * (np.ones(3) @ W))
+    np.testing.assert_allclose(cr.jit(printing)(np.zeros(3), xs)[0], 10 * (np.ones(3) @ W))
