@@ -22,7 +22,13 @@ Contract:
   residuals) and bwd; the forward is one scan of fwd stacking the residuals (residuals that
   depend only on the consts are hoisted out of the loop and computed once), the backward one
   scan of bwd in the opposite direction accumulating the consts' cotangents in its carry.
-  Batching: vmap the body.
+  Batching: vmap the body. The impl plans its loop once per body and length (`_scan_plan`,
+  values as the plain loop's): per-step work that reads only xs and consts runs batched before
+  the loop, loop-invariant matrices reach the body contiguous (transposed once where the body
+  only uses them transposed), and the ys share one allocation.
+- Dead code: each construct has a `dce_rule` (read by `compiler.passes.dce`) that drops its
+  unused outputs from its programs, with the carries and operands only they needed; a
+  construct whose programs have effects is kept even when no output is used.
 - while_p(*cond_consts, *body_consts, *carry, cond_program, body_program, ...): JVP: a while of
   the JVP'd body. Batching: the predicate is batched; the loop runs while any example is
   active and finished examples are frozen with select. Reverse: the trip count n is computed
