@@ -580,3 +580,12 @@ def test_scan_hoisting_only_when_it_pays():
     pre = plan(printing, np.zeros(3), xs)[0]
     assert pre is not None and [q.prim.name for q in pre.eqns] == ["dot_general"]
     np.testing.assert_allclose(cr.jit(printing)(np.zeros(3), xs)[0], 10 * (np.ones(3) @ W))
+
+
+def test_simplify_keeps_transposes_that_move_batch_axes():
+    """A transposed operand whose batch axis moves stays a transpose (the stacked product of
+    its view runs on matmul's BLAS path; renumbered, it would need a copy)."""
+    def f(a, b):
+        return cnp.einsum("bij,bjk->bik", cnp.transpose(a, (1, 0, 2)), b)
+    out = passes.simplify(raw(f, np.ones((3, 2, 4)), np.ones((2, 4, 5))))
+    assert [e.prim.name for e in out.eqns] == ["transpose", "dot_general"], str(out)

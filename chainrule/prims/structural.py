@@ -724,13 +724,13 @@ def _dot_fold_transpose(in_avals, params, perm):
 def _dot_absorb_transpose(in_avals, params, i, perm):
     """dot_general(..., transpose(a, perm), ...) with operand i read as `a` itself: its
     dims renumbered (the same product, on the same data), when perm keeps the operand's free
-    axes in order. Returns the new params or None."""
+    axes in order and its batch axes in place. Returns the new params or None."""
     (lc, rc), (lb, rb) = params["dims"]
     c, b = (lc, lb) if i == 0 else (rc, rb)
     free = [j for j in range(in_avals[i].ndim) if j not in c and j not in b]
     mapped = [perm[j] for j in free]
-    if mapped != sorted(mapped):
-        return None
+    if mapped != sorted(mapped) or any(perm[j] != j for j in b):
+        return None     # free axes reordered, or batch axes moved (off matmul's fast path)
     nc, nb = tuple(perm[j] for j in c), tuple(perm[j] for j in b)
     dims = ((nc, rc), (nb, rb)) if i == 0 else ((lc, nc), (lb, nb))
     return {"dims": dims}
