@@ -190,7 +190,7 @@ def test_jit_matches_eager_and_generates_code():
     close(jf(x), f(x))
     close(jf(-x), f(-x))                # cached compiled code, other branch
     src = jf.source(x)
-    assert "_scan(" in src
+    assert "# scan: 3 steps, body inlined" in src and "for " in src
     close(cr.jit(lambda p, v: lax.cond(p, lambda u: u + 1.0, lambda u: u - 1.0, v))(False, x),
           x - 1.0)
 

@@ -208,6 +208,12 @@ def _flatten(gen: _Gen, program: Program, consts: list):
     def walk(eqns):
         for e in eqns:
             ins = [sub(a) for a in e.inputs]
+            plan = _scan_plan(e)
+            if plan is not None:
+                for v in e.outs:
+                    gen.names[v] = gen.fresh()
+                items.append(_Item(Eqn(e.prim, ins, e.params, e.outs), "scan", plan))
+                continue
             inner = _sub_program(e)
             if inner is None:
                 new = Eqn(e.prim, ins, e.params, e.outs)
@@ -245,6 +251,25 @@ def _flatten(gen: _Gen, program: Program, consts: list):
     name_consts(zip(program.const_vars, program.consts))
     walk(program.eqns)
     return items, [sub(o) for o in program.outs]
+
+
+def _scan_plan(eqn):
+    """lax_control's plan for running a scan equation (hoisted per-step work, packed
+    consts, body, ys that are body inputs; see lax_control._scan_plan), or None when the
+    equation is not a scan or the plan has another form than this code knows."""
+    from .. import lax_control
+    if eqn.prim is not getattr(lax_control, "scan_p", None):
+        return None
+    p = eqn.params
+    try:
+        plan = lax_control._scan_plan(p["body_program"], p["num_consts"], p["num_carry"],
+                                      p["length"])
+        pre, kept, packed, body, through, computed = plan
+    except Exception:
+        return None
+    if not isinstance(body, Program) or (pre is not None and not isinstance(pre, Program)):
+        return None
+    return plan
 
 
 def _block_rows(sub: Program) -> int:
@@ -336,6 +361,9 @@ def _render(gen: _Gen, items, outs, fresh=()):
         if it.kind == "blocked":
             _render_blocked(gen, *it.stmts, out_names[0], e.outs[0].aval)
             fresh.add(e.outs[0])
+            continue
+        if it.kind == "scan":
+            fresh.update(_render_scan(gen, e, it.stmts, out_names))
             continue
         ins = [gen.src(a) for a in e.inputs]
         expr = None
@@ -484,6 +512,122 @@ def _block_split(eqns, shape):
         else:
             hoisted.append(e)
     return hoisted, loop, alias
+
+
+def _render_scan(gen: _Gen, e, plan, out_names):
+    """A scan as a loop in the generated source, its body inlined (no call, no argument
+    lists per step): the ys are allocated once (from result slots when reuse is on), xs are
+    sliced per step, ys that are body inputs are stored from them, and a carry the body
+    computes with a new array (ufunc, kernel) is owned by the loop, so the body may update it
+    in place once it is dead (an accumulated gradient: `np.add(acc, g, out=acc)`).
+    Returns the outputs known to be new arrays."""
+    pre, kept, packed, body, through, computed = plan
+    p = e.params
+    nc, nk, length, reverse = p["num_consts"], p["num_carry"], p["length"], p["reverse"]
+    ins = [gen.src(a) for a in e.inputs]
+    consts, init, xs = ins[:nc], ins[nc:nc + nk], ins[nc + nk:]
+    carry_names, ys_names = out_names[:nk], out_names[nk:]
+    out_avals = [v.aval for v in e.outs]
+    gen.lines.append(f"# scan: {length} steps{' in reverse' if reverse else ''}, "
+                     "body inlined")
+    fresh_out = set()
+    reuse = options.reuse_outputs and not gen.standalone and runtime.REUSE
+    ys_slots = []
+    for name, aval in zip(ys_names, out_avals[nk:]):
+        dt = _dtype_src(aval.dtype)
+        if reuse:
+            gen.ns["_cr_take"] = runtime.take
+            ys_slots.append(gen.slot())
+            gen.lines.append(f"{name} = _cr_take({ys_slots[-1]}, {tuple(aval.shape)!r}, {dt})")
+        else:
+            gen.lines.append(f"{name} = np.empty({tuple(aval.shape)!r}, {dt})")
+    fresh_out.update(e.outs[nk:])
+    srcs = list(dict.fromkeys(x for x in ins if x.isidentifier()))
+    sources = "(" + ", ".join(srcs) + ("," if len(srcs) == 1 else "") + ")"
+    if length == 0:
+        for name, src, aval in zip(carry_names, init, out_avals[:nk]):
+            gen.lines.append(f"{name} = np.array({src}, dtype={_dtype_src(aval.dtype)})")
+        fresh_out.update(e.outs[:nk])
+        return fresh_out
+    if pre is not None:
+        for v, src in zip(pre.in_vars, consts + xs):
+            gen.names[v] = src
+        pitems, pouts = _flatten(gen, pre, gen.consts)
+        _render(gen, pitems, pouts)
+        xs = [xs[j] for j in kept] + [gen.src(o) for o in pouts]
+    consts = list(consts)
+    for j, flip in packed:
+        name = gen.fresh()
+        c = f"np.transpose({consts[j]})" if flip else consts[j]
+        gen.lines.append(f"{name} = {c} if {c}.flags.c_contiguous else "
+                         f"np.ascontiguousarray({c})" if not flip else
+                         f"{name} = np.ascontiguousarray({c})")
+        consts[j] = name
+    # which carries the loop owns: the body computes them as new arrays
+    owned = _owned_carries(gen, body, nk)
+    for k, (name, src, aval) in enumerate(zip(carry_names, init, out_avals[:nk])):
+        if k in owned:
+            gen.lines.append(f"{name} = np.array({src}, dtype={_dtype_src(aval.dtype)})")
+        else:
+            gen.lines.append(f"{name} = {src}")
+    i = gen.fresh()
+    gen.lines.append(f"for {i} in range({length - 1}, -1, -1):" if reverse else
+                     f"for {i} in range({length}):")
+    saved, gen.lines = gen.lines, []
+    slices = []
+    for x in xs:
+        t = gen.fresh()
+        slices.append(t)
+        gen.lines.append(f"{t} = {x}[{i}]")
+    body_ins = consts + list(carry_names) + slices
+    for j, kin in through:
+        gen.lines.append(f"{ys_names[j]}[{i}] = {body_ins[kin]}")
+    for v, src in zip(body.in_vars, body_ins):
+        gen.names[v] = src
+    items, outs = _flatten(gen, body, gen.consts)
+    _render(gen, items, outs, fresh=[body.in_vars[nc + k] for k in owned])
+    for j, o in zip(computed, outs[nk:]):
+        gen.lines.append(f"{ys_names[j]}[{i}] = {gen.src(o)}")
+    new = [gen.src(o) for o in outs[:nk]]
+    changed = [(c, n) for c, n in zip(carry_names, new) if c != n]
+    if changed:
+        gen.lines.append(f"{', '.join(c for c, _ in changed)} = "
+                         f"{', '.join(n for _, n in changed)}")
+    saved.extend("    " + ln for ln in gen.lines or ["pass"])
+    gen.lines = saved
+    for k, (name, aval) in enumerate(zip(carry_names, out_avals[:nk])):
+        if k in owned:
+            fresh_out.add(e.outs[k])
+        else:
+            gen.lines.append(f"{name} = _cr_carry({name}, {_dtype_src(aval.dtype)}, "
+                             f"{sources})")
+    for sl, name in zip(ys_slots, ys_names):
+        gen.lines.append(f"{sl}.append({name})")
+    return fresh_out
+
+
+def _owned_carries(gen: _Gen, body: Program, nk: int) -> set:
+    """Indices k of the carries whose body output is always a new array made by the body
+    (a ufunc's or kernel's result), distinct from the body's other outputs and inputs."""
+    nc_inputs = set(body.in_vars)
+    made = {}
+    for e in body.eqns:
+        for v in e.outs:
+            made[v] = e
+    counts = {}
+    for o in body.outs:
+        if type(o) is not Literal:
+            counts[o] = counts.get(o, 0) + 1
+    owned = set()
+    for k, o in enumerate(body.outs[:nk]):
+        if type(o) is Literal or o in nc_inputs or counts[o] > 1 or o not in made:
+            continue
+        e = made[o]
+        if o.aval.ndim == 0 or len(e.outs) != 1:
+            continue
+        if _ufunc_of(e) is not None or e.prim is fused_p:
+            owned.add(k)
+    return owned
 
 
 def _render_numexpr(gen: _Gen, k, out_name: str):

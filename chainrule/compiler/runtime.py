@@ -40,6 +40,17 @@ def _cr_fresh(x, sources):
             return x.copy()
     return x
 ''',
+    "_cr_carry": '''\
+def _cr_carry(x, dtype, sources):
+    """A scan's final carry as an array of its dtype that shares no memory with `sources`
+    (the scan's inputs: a body may pass a carry, const or slice of xs through)."""
+    if type(x) is not np.ndarray or x.dtype != dtype:
+        return np.array(x, dtype=dtype)
+    for s in sources:
+        if x is s or (type(s) is np.ndarray and np.may_share_memory(x, s)):
+            return x.copy()
+    return x
+''',
     "_cr_load": '''\
 def _cr_load(text):
     """An array stored inline as base64 of its .npy bytes."""
