@@ -2,15 +2,19 @@
 
 What every pass preserves (each docstring adds its own specifics):
 - the values of the outputs on every input, bit for bit, including IEEE special values and
-  signed zeros (a rewrite that could change one is not made);
+  signed zeros (a rewrite that could change one is not made), with one stated exception: a
+  contraction computed in another operand order or layout (simplify's fold of a transposed
+  product) has the same products summed as BLAS sums them for that layout, equal to rounding;
 - the input and output avals (shapes and dtypes), and the inputs' order;
 - every equation with the trait "effect", and the order of such equations;
 - derivatives: a jitted program is differentiated and batched *after* optimization, so no pass
   removes what only matters to derivatives (stop_gradient, custom-rule calls);
 - well-formedness (`chainrule.ir.check` accepts the result).
 Passes read primitive traits ("elementwise", "commutative", "broadcast", "reshape",
-"transpose", "reduction", "effect", ...) and the small table of algebraic facts below, never
-primitive names. A pass that rewrites equations ends with `dce` to drop what became dead.
+"transpose", "reduction", "effect", ...), rules a primitive may carry (`dce_rule` for control
+flow, `fold_transpose` and `absorb_transpose` for contractions) and the small table of
+algebraic facts below, never primitive names. A pass that rewrites equations ends with `dce`
+to drop what became dead.
 
 `PIPELINE` is the list `optimize` runs: unfuse, simplify, fold_constants, cse, dce, fuse.
 """
