@@ -594,6 +594,11 @@ def _dot_general(x, y, *, dims):
             if _is_identity(a) and np.isfinite(b).all():
                 return b.astype(np.result_type(a, b), copy=True)
             return np.dot(a, b)
+        if len(lc) == 1 and lc[0] == x.ndim - 1 and y.ndim == 2:
+            # (..., k) x (k, n): one matrix product on x viewed as a matrix
+            lead = x.shape[:-1]
+            r = np.dot(x.reshape(math.prod(lead), x.shape[-1]), y if rc[0] == 0 else y.T)
+            return r.reshape(lead + r.shape[1:])
         return np.tensordot(x, y, axes=(lc, rc))
     xs, ys = x.shape, y.shape
     nb = len(lb)
