@@ -6,18 +6,25 @@ code:
 - a primitive's `lower` is either the dotted name of a NumPy/SciPy function taking the same
   positional arguments (used when the equation has no params; "" is the identity), or a callable
   (arg_sources, params[, in_avals]) -> expression source;
-- equations carrying a sub-program are inlined: `fused` kernels (as numexpr.evaluate calls
-  when `kernels.plan` accepts them, else as NumPy calls), and call primitives (custom rules,
-  checkpoint: their function is staged; compiled code needs values, not rules);
+- equations carrying a sub-program are inlined: `fused` kernels (one numexpr program when
+  `kernels.plan` accepts it; else NumPy calls, over blocks of rows when the kernel is large,
+  see `_block_rows`), and call primitives (custom rules, checkpoint: their function is
+  staged; compiled code needs values, not rules);
+- a scan is a `for` loop in the source with its body inlined (`_render_scan`);
 - a primitive whose impl is a public NumPy function is called as `np.<name>`;
 - otherwise the equation calls the primitive's impl by name with its params.
-Outputs that are literals, inputs or constants are returned as new arrays.
+Results never alias arguments or constants: outputs that are literals, inputs or constants
+are returned as new arrays, and an output not known to be a new array is copied when it
+shares memory with them (`_cr_fresh`: a reshape or transpose of an input is a view).
 Buffer reuse: a ufunc call whose input is a temporary created by an earlier ufunc call (or
 kernel) of this function, with the output's shape and dtype, dying at this call and only
 ever read by ufunc calls (so no view of it exists), writes into it with `out=`. Program inputs
-and constants are never written.
+and constants are never written. A large blocked kernel's result and a scan's ys come from
+result slots (`runtime.take`): the array returned by the previous call when nothing
+references it any more.
 With standalone=True (for `export`) the source needs only NumPy/SciPy: no numexpr, no
-objects bound by reference; an impl that cannot be embedded raises CodegenError.
+result slots, no objects bound by reference; an impl that cannot be embedded raises
+CodegenError.
 """
 from __future__ import annotations
 
@@ -276,19 +283,12 @@ def _block_rows(sub: Program) -> int:
     """Rows per block when the fused kernel `sub` should run over blocks of rows (its arrays
     are at least options.block_min_bytes, a block of options.block_bytes holds at least one
     row, and there are several blocks), else 0. Kernels ending in a reduction are not blocked
-    (the reduction's summation order would change)."""
-    if len(sub.outs) != 1 or type(sub.outs[0]) is Literal:
+    (the reduction's summation order would change), nor those whose result depends on no
+    input with the kernel's row count."""
+    if len(sub.outs) != 1 or type(sub.outs[0]) is Literal or not sub.eqns:
         return 0
     out = sub.outs[0].aval
-    if out.ndim == 0 or any("elementwise" not in e.prim.traits and "broadcast" not in
-                            e.prim.traits for e in sub.eqns):
-        return 0
-    if any(len(e.outs) != 1 for e in sub.eqns) or sub.eqns[-1].outs[0] is not sub.outs[0]:
-        return 0
-    if "broadcast" in sub.eqns[-1].prim.traits:
-        return 0
-    _, loop, _ = _block_split(sub.eqns, tuple(out.shape))
-    if not loop or loop[-1] is not sub.eqns[-1]:
+    if out.ndim == 0:
         return 0
     itemsize = max([out.dtype.itemsize] + [e.outs[0].aval.dtype.itemsize for e in sub.eqns])
     if math.prod(out.shape) * itemsize < options.block_min_bytes:
@@ -296,6 +296,15 @@ def _block_rows(sub: Program) -> int:
     row = math.prod(out.shape[1:]) * itemsize
     rows = options.block_bytes // row
     if rows < 1 or rows * 2 > out.shape[0]:
+        return 0
+    if any("elementwise" not in e.prim.traits and "broadcast" not in e.prim.traits
+           for e in sub.eqns):
+        return 0
+    if any(len(e.outs) != 1 for e in sub.eqns) or sub.eqns[-1].outs[0] is not sub.outs[0] \
+            or "broadcast" in sub.eqns[-1].prim.traits:
+        return 0
+    _, loop, _ = _block_split(sub.eqns, tuple(out.shape))
+    if not loop or loop[-1] is not sub.eqns[-1]:
         return 0
     return rows
 

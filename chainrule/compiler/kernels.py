@@ -3,9 +3,9 @@
 Contract: `plan(sub, names, bind)` returns a `NumexprKernel` when the kernel should run as
 ONE numexpr program, else None (code generation then emits NumPy calls: one per operation with
 reused `out=` buffers, or, for large kernels, the same calls over cache-sized blocks of rows,
-see `blocked_rows`). A kernel is declined unless numexpr is installed and passed the self-test
-below, every operation has an exact numexpr counterpart for its dtypes, and the policy of
-`options.kernel` allows it.
+see codegen's `_block_rows`). A kernel is declined unless numexpr is installed and passed the
+self-test below, every operation has an exact numexpr counterpart for its dtypes, and the
+policy of `options.kernel` allows it.
 
 The numexpr program is built directly as numexpr virtual-machine code (three-address
 instructions over registers, allocated by liveness), not as expression text: values used
@@ -324,11 +324,6 @@ class NumexprKernel:
 
 def _listing(b: _Builder, reg: dict, in_names: list) -> list[str]:
     """The program as three-address text: `r3 = sin(x)`, registers as r<k>."""
-    funcs = {}
-    for name, code in _vm.funccodes.items():
-        fname, sig = name.decode().rsplit("_", 1)
-        funcs[(sig, code)] = fname
-
     def nm(a):
         if a in b.const_vals:
             return repr(b.const_vals[a])
@@ -340,7 +335,7 @@ def _listing(b: _Builder, reg: dict, in_names: list) -> list[str]:
     for name, dst, args in b.code:
         op, sig = name.rsplit("_", 1)
         if op == "func":
-            op, args = funcs[(sig[:-1], args[-1][1])], args[:-1]
+            op, args = _func_name(sig[:-1], args[-1][1]), args[:-1]
         elif op == "cast":
             op = f"cast_{_DT[sig[0]].name}"
         lines.append(f"{nm(dst)} = {op}({', '.join(nm(a) for a in args)})")
@@ -374,6 +369,8 @@ def plan(sub, names: dict, bind) -> NumexprKernel | None:
     size = math.prod(shape)
     if size == 0 or len(sub.in_vars) > _MAX_INPUTS or (
             mode == "auto" and size < options.numexpr_min_size):
+        return None
+    if mode == "auto" and _quick_numexpr_cost(eqns, size) >= _numpy_cost(eqns, size):
         return None
     b = _Builder()
     env = {}
@@ -544,43 +541,82 @@ def _elem(table: dict, name: str, kind: str) -> float:
     return t
 
 
+_FUNC_NAMES = {}
+
+
+def _func_name(sig: str, code: int) -> str:
+    """The name of numexpr function `code` with signature `sig` (e.g. "dd" -> "sin")."""
+    if not _FUNC_NAMES:
+        for name, k in _vm.funccodes.items():
+            fname, fsig = name.decode().rsplit("_", 1)
+            _FUNC_NAMES[(fsig, k)] = fname
+    return _FUNC_NAMES.get((sig, code), "arith")
+
+
+def _numexpr_cost(keys, size: int) -> float:
+    """Microseconds for one numexpr call running instructions priced by (name, kind) keys."""
+    c = COSTS
+    elem = sum(_elem(c["numexpr"], name, kind) for name, kind in keys)
+    par = threads() > 1 and size >= 2048          # numexpr splits such calls across threads
+    return c["numexpr_call"] + len(keys) * c["numexpr_instr"] + \
+        size * elem * c["numexpr_elem_factor"] * 1e-3 / (
+            c["numexpr_parallel_speedup"] if par else 1.0) + \
+        (c["numexpr_parallel_call"] if par else 0.0)
+
+
+def _eqn_key(e):
+    """(priced NumPy name, float kind) of an elementwise equation."""
+    kind = "f" if e.outs[0].aval.dtype == np.float32 else "d"
+    op = op_of(e.prim)
+    name = getattr(op, "__name__", "") if op is not None else ""
+    name = "true_divide" if name == "divide" else name
+    return (name if name in _PRICED else "arith"), kind, op
+
+
+def _numpy_cost(eqns, size: int) -> float:
+    """Microseconds for the equations as NumPy calls (one per equation) on `size` elements."""
+    from ..prims.elementwise import zmul_p
+    c = COSTS
+    t = 0.0
+    for e in eqns:
+        if "broadcast" in e.prim.traits:
+            continue
+        name, kind, op = _eqn_key(e)
+        if e.prim is zmul_p:
+            t += c["numpy_other_call"] + size * 3 * _elem(c["numpy"], "arith", kind) * 1e-3
+            continue
+        call = c["numpy_call"] if isinstance(op, np.ufunc) else c["numpy_other_call"]
+        t += call + size * _elem(c["numpy"], name, kind) * 1e-3
+    return t
+
+
+def _quick_numexpr_cost(eqns, size: int) -> float:
+    """A lower estimate of the numexpr cost from the equations alone (before building the
+    program: one instruction each, seven for a zero-safe product)."""
+    from ..prims.elementwise import zmul_p
+    keys = []
+    for e in eqns:
+        if "broadcast" in e.prim.traits:
+            continue
+        name, kind, _ = _eqn_key(e)
+        keys += [("arith", kind)] * 7 if e.prim is zmul_p else [(name, kind)]
+    return _numexpr_cost(keys, size)
+
+
 def estimate(b: _Builder, size: int, eqns) -> tuple[float, float]:
     """Estimated (numexpr, NumPy) microseconds for one call of a kernel on `size` elements:
     b is the built numexpr program, eqns the sub-program's equations (one NumPy call each)."""
-    from ..prims.elementwise import zmul_p
-    c = COSTS
-    ne_elem = 0.0
+    keys = []
     for name, dst, args in b.code:
         op, sig = name.rsplit("_", 1)
         kind = sig[1] if len(sig) > 1 and sig[1] in "fd" else ("f" if "f" in sig else "d")
         if op == "func":
-            fname, _ = next((n.decode().rsplit("_", 1) for n, k in _vm.funccodes.items()
-                             if k == args[-1][1] and n.decode().endswith("_" + sig[:-1])),
-                            ("arith", ""))
+            fname = _func_name(sig[:-1], args[-1][1])
             key = fname if fname in _PRICED else "arith"
         else:
             key = _NE_NAMES.get(op, "arith")
-        ne_elem += _elem(c["numexpr"], key, kind)
-    par = threads() > 1 and size >= 2048          # numexpr splits such calls across threads
-    t_ne = c["numexpr_call"] + len(b.code) * c["numexpr_instr"] + \
-        size * ne_elem * c["numexpr_elem_factor"] * 1e-3 / (
-            c["numexpr_parallel_speedup"] if par else 1.0) + \
-        (c["numexpr_parallel_call"] if par else 0.0)
-    t_np = 0.0
-    for e in eqns:
-        if "broadcast" in e.prim.traits:
-            continue
-        kind = "f" if e.outs[0].aval.dtype == np.float32 else "d"
-        op = op_of(e.prim)
-        if e.prim is zmul_p:
-            t_np += c["numpy_other_call"] + size * 3 * _elem(c["numpy"], "arith", kind) * 1e-3
-            continue
-        name = getattr(op, "__name__", "") if op is not None else ""
-        name = "true_divide" if name == "divide" else name
-        call = c["numpy_call"] if isinstance(op, np.ufunc) else c["numpy_other_call"]
-        t_np += call + size * _elem(c["numpy"], name if name in _PRICED else "arith",
-                                    kind) * 1e-3
-    return t_ne, t_np
+        keys.append((key, kind))
+    return _numexpr_cost(keys, size), _numpy_cost(eqns, size)
 
 
 def measure_costs(repeat: int = 5) -> dict:
