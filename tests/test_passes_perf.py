@@ -589,3 +589,27 @@ def test_simplify_keeps_transposes_that_move_batch_axes():
         return cnp.einsum("bij,bjk->bik", cnp.transpose(a, (1, 0, 2)), b)
     out = passes.simplify(raw(f, np.ones((3, 2, 4)), np.ones((2, 4, 5))))
     assert [e.prim.name for e in out.eqns] == ["transpose", "dot_general"], str(out)
+
+
+def test_products_are_new_arrays_for_buffer_reuse():
+    """A product's result is a new array: the elementwise operation that reads it last writes
+    into it (no fresh allocation for x @ W + b, nor for W - lr * g), but never while the
+    product is still needed, and never into an argument."""
+    rng = np.random.default_rng(12)
+    x, W, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 5)), rng.standard_normal(5)
+    f = cr.jit(lambda x, W, b: cnp.tanh(x @ W + b))
+    src = f.source(x, W, b)
+    assert "np.add(v3, v2, out=v3)" in src, src
+    np.testing.assert_allclose(f(x, W, b), np.tanh(x @ W + b), rtol=1e-15)
+
+    def g(x, W):
+        p = x @ W
+        return p, p + 1.0, W - 0.1 * (x.T @ p)
+    x0, W0 = x.copy(), W.copy()
+    got = cr.jit(g)(x, W)
+    p = x0 @ W0
+    for a, w in zip(got, (p, p + 1.0, W0 - 0.1 * (x0.T @ p))):
+        np.testing.assert_allclose(a, w, rtol=1e-14)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(W, W0)
+    assert not np.shares_memory(got[0], got[1])

@@ -32,6 +32,7 @@ import inspect
 import math
 import re
 import textwrap
+import threading
 
 import numpy as np
 import scipy.special as sps
@@ -385,6 +386,8 @@ def _render(gen: _Gen, items, outs, fresh=()):
                     break
             if e.outs[0].aval.ndim > 0:
                 fresh.add(e.outs[0])
+        elif "new_array" in e.prim.traits and e.outs[0].aval.ndim > 0:   # e.g. np.dot's result
+            fresh.add(e.outs[0])
         if expr is None:
             expr = _expr(gen, e, ins)
         lhs = ", ".join(out_names)
@@ -660,7 +663,10 @@ def _render_numexpr(gen: _Gen, k, out_name: str):
     if k.reduce is not None:
         prim, params = k.reduce
         call = prim.lower([call], params)
-    gen.lines.append(f"{out_name} = {call}")
+    # a numexpr program object keeps its temporaries' pointers in itself while it runs
+    # (without the GIL): two threads must not run the same one at once
+    gen.lines.append(f"with {gen.bind(threading.Lock(), '_lock')}:")
+    gen.lines.append(f"    {out_name} = {call}")
 
 
 def _function_source(gen, program, name, consts):

@@ -704,7 +704,7 @@ dot_general_p = _prim(
     "dot_general", _dot_general, _dot_aval,
     jvp_rules=(lambda t, ans, x, y, *, dims: dot_general_p(t, y, dims=dims),
                lambda t, ans, x, y, *, dims: dot_general_p(x, t, dims=dims)),
-    vjp_rules=(_dot_vjp_x, _dot_vjp_y), batch=_dot_batch, traits=("bilinear",))
+    vjp_rules=(_dot_vjp_x, _dot_vjp_y), batch=_dot_batch, traits=("bilinear", "new_array"))
 
 
 def _dot_fold_transpose(in_avals, params, perm):
