@@ -579,3 +579,35 @@ def test_scan_exports_standalone():
     ns = {}
     exec(mod, ns)
     close_trees(ns["f"](xs), cr.tree_util.tree_leaves(f(xs)))
+
+
+@needs_numexpr
+def test_numexpr_kernels_are_safe_to_call_from_several_threads():
+    import threading
+    import numexpr
+
+    def f(x):
+        for _ in range(10):
+            x = cnp.sin(x) * 0.5 + cnp.cos(x) * x
+        return x
+    xs = [np.random.default_rng(i).standard_normal(1000) for i in range(4)]
+    want = [f(x) for x in xs]
+    old = numexpr.set_num_threads(1)         # numexpr's serial path, run without the GIL
+    try:
+        with options.using(kernel="numexpr"):
+            jf = cr.jit(f)
+            assert "numexpr program" in jf.source(xs[0])
+        bad = []
+
+        def work(k):
+            for _ in range(500):
+                if not np.allclose(jf(xs[k]), want[k], rtol=1e-12):
+                    bad.append(k)
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        numexpr.set_num_threads(old)
+    assert not bad

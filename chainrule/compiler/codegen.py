@@ -620,7 +620,8 @@ def _render_scan(gen: _Gen, e, plan, out_names):
 
 def _owned_carries(gen: _Gen, body: Program, nk: int) -> set:
     """Indices k of the carries whose body output is always a new array made by the body
-    (a ufunc's or kernel's result), distinct from the body's other outputs and inputs."""
+    (a ufunc's, kernel's or new_array primitive's result), distinct from the body's other
+    outputs and inputs."""
     nc_inputs = set(body.in_vars)
     made = {}
     for e in body.eqns:
@@ -637,7 +638,7 @@ def _owned_carries(gen: _Gen, body: Program, nk: int) -> set:
         e = made[o]
         if o.aval.ndim == 0 or len(e.outs) != 1:
             continue
-        if _ufunc_of(e) is not None or e.prim is fused_p:
+        if _ufunc_of(e) is not None or e.prim is fused_p or "new_array" in e.prim.traits:
             owned.add(k)
     return owned
 
