@@ -21,18 +21,22 @@ Semantics: every operation maps to the numexpr operation computing the same IEEE
 library's, which may differ from NumPy's SIMD versions in the last bit). Floating-point
 warnings (overflow, invalid) are not raised by numexpr. `zero_safe_multiply` is
 where(isnan(x*y) & ((x == 0) | (y == 0)), 0, x*y), elementwise (see `_zmul_ops`).
+A numexpr program object keeps its temporaries' pointers in itself while it runs (without
+the GIL), so two threads must not run the same one at once: codegen locks each call.
 
-Policy ("auto"), from measurements (`measure_costs`, numbers below from 2 AVX-512 cores):
-calling NumPy costs ~0.3 us per operation plus its per-element work; one numexpr call costs
-~1 us plus ~5 ns per instruction plus its per-element work, which is up to 2-8x NumPy's for
+Policy ("auto"), from measurements (`measure_costs`; numbers from 2 AVX-512 cores): calling
+NumPy costs ~0.4 us per operation plus its per-element work; one numexpr call costs ~0.8 us
+plus ~5 ns per instruction plus its per-element work, which is up to 2-8x NumPy's for
 transcendental functions (NumPy has SIMD math) and ~2x for arithmetic. So numexpr wins for
-long kernels on small and medium arrays (the 258-operation gradient of W1 on 10 elements:
-12 us against 140 us), NumPy for large arrays (x*x + x*2.0 on 25M float32: 26 ms against
-12 ms blocked). `estimate` computes both costs per kernel from the table `COSTS`; numexpr
-threads divide its per-element cost on arrays large enough to be split.
-numba was measured as the alternative: 0.24 s to import and ~1.4 s to compile 1,000
-operations, against jit's budget of well under a second for such a function (W7); it is not
-used.
+long kernels on small and medium arrays (the 330-instruction gradient of W1 on 10 elements:
+12 us against 119 us as NumPy calls; break-even near 400 elements), NumPy for large arrays
+(x*x + x*2.0 on 25M float32: 26 ms against 13 ms blocked). `estimate` computes both costs per
+kernel from the table `COSTS`.
+numba (0.68) was measured as the alternative: 0.25 s to import, 0.64 s to compile W1's
+gradient kernel (258 operations) on first call; it then runs it in 5.8 us on 10 elements
+and 470 us on 1,000 (numexpr 12 and 800 us, NumPy calls 119 and 600 us). jit's compile
+budget (W7: the first result of 1,000 operations within a fifth of JAX's ~0.7-1.2 s; 40 ms
+now) excludes it.
 """
 from __future__ import annotations
 
