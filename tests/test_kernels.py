@@ -521,6 +521,9 @@ def test_scan_loops_match_eager():
         lambda xs: lax.scan(lambda c, x: (c * x, None), xs[2], xs),         # into copies
     ]
     xs0, W0 = xs.copy(), W.copy()
+    import re
+    src = cr.jit(cases[0]).source(xs)           # the y c * 2.0 is written into ys[i]
+    assert re.search(r"np\.multiply\(v\d+, 2\.0, out=v\d+\[v\d+\]\)", src), src
     for f in cases:
         jf = cr.jit(f)
         src = jf.source(xs)

@@ -340,9 +340,12 @@ def _expr(gen: _Gen, eqn, ins):
     return f"{fname}({', '.join(ins + ps)})"
 
 
-def _render(gen: _Gen, items, outs, fresh=()):
+def _render(gen: _Gen, items, outs, fresh=(), targets=None):
     """Append the lines of `items` to gen.lines. `fresh`: variables holding arrays this code
-    owns (may be overwritten once dead). Returns the variables known to hold new arrays."""
+    owns (may be overwritten once dead); `targets`: variables computed by a ufunc that write
+    into the given array expression (a scan's ys[i]). Returns the variables known to hold new
+    arrays."""
+    targets = targets or {}
     n = len(items)
     last_use, unsafe = {}, set()
     for i, it in enumerate(items):
@@ -377,7 +380,9 @@ def _render(gen: _Gen, items, outs, fresh=()):
             continue
         ins = [gen.src(a) for a in e.inputs]
         expr = None
-        if it.ufunc is not None:
+        if it.ufunc is not None and e.outs[0] in targets:
+            expr = f"{e.prim.lower}({', '.join(ins)}, out={targets[e.outs[0]]})"
+        elif it.ufunc is not None:
             out = e.outs[0].aval
             for a in e.inputs:
                 if (type(a) is not Literal and a in fresh and last_use.get(a) == i
@@ -597,9 +602,17 @@ def _render_scan(gen: _Gen, e, plan, out_names):
     for v, src in zip(body.in_vars, body_ins):
         gen.names[v] = src
     items, outs = _flatten(gen, body, gen.consts)
-    _render(gen, items, outs, fresh=[body.in_vars[nc + k] for k in owned])
+    # a y computed by a ufunc (and not otherwise returned) is written straight into ys[i]
+    by_ufunc = {it.eqn.outs[0] for it in items if it.kind == "eqn" and it.ufunc is not None}
+    targets = {}
     for j, o in zip(computed, outs[nk:]):
-        gen.lines.append(f"{ys_names[j]}[{i}] = {gen.src(o)}")
+        if type(o) is not Literal and o in by_ufunc and outs.count(o) == 1 and \
+                o not in body.in_vars and o.aval.ndim > 0:
+            targets[o] = f"{ys_names[j]}[{i}]"
+    _render(gen, items, outs, fresh=[body.in_vars[nc + k] for k in owned], targets=targets)
+    for j, o in zip(computed, outs[nk:]):
+        if o not in targets:
+            gen.lines.append(f"{ys_names[j]}[{i}] = {gen.src(o)}")
     new = [gen.src(o) for o in outs[:nk]]
     changed = [(c, n) for c, n in zip(carry_names, new) if c != n]
     if changed:
