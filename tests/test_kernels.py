@@ -614,3 +614,15 @@ def test_numexpr_kernels_are_safe_to_call_from_several_threads():
     finally:
         numexpr.set_num_threads(old)
     assert not bad
+
+
+def test_scan_carry_through_an_identity_kernel_is_not_owned():
+    xs = np.random.default_rng(11).standard_normal((4, 3))
+    sg = cr.lax.stop_gradient
+    f = lambda xs: lax.scan(lambda c, x: (sg(sg(x)), c + 1.0), xs[0], xs)   # noqa: E731
+    for kernel in ("auto", "numexpr", "numpy"):
+        with options.using(kernel=kernel):
+            r = cr.jit(f)(xs)
+        assert not np.shares_memory(r[0], xs)
+        np.testing.assert_array_equal(r[0], xs[-1])
+        np.testing.assert_array_equal(r[1], np.concatenate([xs[:1], xs[:-1]]) + 1.0)

@@ -580,28 +580,26 @@ def _render_scan(gen: _Gen, e, plan, out_names):
                          f"np.ascontiguousarray({c})" if not flip else
                          f"{name} = np.ascontiguousarray({c})")
         consts[j] = name
+    i = gen.fresh()
+    slices = [gen.fresh() for _ in xs]
+    body_ins = consts + list(carry_names) + slices
+    for v, src in zip(body.in_vars, body_ins):
+        gen.names[v] = src
+    items, outs = _flatten(gen, body, gen.consts)
     # which carries the loop owns: the body computes them as new arrays
-    owned = _owned_carries(gen, body, nk)
+    owned = _owned_carries(body, items, outs, nk)
     for k, (name, src, aval) in enumerate(zip(carry_names, init, out_avals[:nk])):
         if k in owned:
             gen.lines.append(f"{name} = np.array({src}, dtype={_dtype_src(aval.dtype)})")
         else:
             gen.lines.append(f"{name} = {src}")
-    i = gen.fresh()
     gen.lines.append(f"for {i} in range({length - 1}, -1, -1):" if reverse else
                      f"for {i} in range({length}):")
     saved, gen.lines = gen.lines, []
-    slices = []
-    for x in xs:
-        t = gen.fresh()
-        slices.append(t)
+    for t, x in zip(slices, xs):
         gen.lines.append(f"{t} = {x}[{i}]")
-    body_ins = consts + list(carry_names) + slices
     for j, kin in through:
         gen.lines.append(f"{ys_names[j]}[{i}] = {body_ins[kin]}")
-    for v, src in zip(body.in_vars, body_ins):
-        gen.names[v] = src
-    items, outs = _flatten(gen, body, gen.consts)
     # a y computed by a ufunc (and not otherwise returned) is written straight into ys[i]
     by_ufunc = {it.eqn.outs[0] for it in items if it.kind == "eqn" and it.ufunc is not None}
     targets = {}
@@ -631,27 +629,22 @@ def _render_scan(gen: _Gen, e, plan, out_names):
     return fresh_out
 
 
-def _owned_carries(gen: _Gen, body: Program, nk: int) -> set:
-    """Indices k of the carries whose body output is always a new array made by the body
-    (a ufunc's, kernel's or new_array primitive's result), distinct from the body's other
-    outputs and inputs."""
-    nc_inputs = set(body.in_vars)
+def _owned_carries(body: Program, items, outs, nk: int) -> set:
+    """Indices k of the carries whose value after a step is always a new array made by the
+    body's code (`items`, `outs`: the flattened body): a ufunc's, a new_array primitive's
+    (np.dot) or a fused kernel's result, not a body input, returned once."""
     made = {}
-    for e in body.eqns:
-        for v in e.outs:
-            made[v] = e
-    counts = {}
-    for o in body.outs:
-        if type(o) is not Literal:
-            counts[o] = counts.get(o, 0) + 1
+    for it in items:
+        if it.kind == "comment":
+            continue
+        e = it.eqn
+        if it.kind in ("kernel", "blocked") or (it.kind == "eqn" and (
+                it.ufunc is not None or "new_array" in e.prim.traits)):
+            made[e.outs[0]] = True
     owned = set()
-    for k, o in enumerate(body.outs[:nk]):
-        if type(o) is Literal or o in nc_inputs or counts[o] > 1 or o not in made:
-            continue
-        e = made[o]
-        if o.aval.ndim == 0 or len(e.outs) != 1:
-            continue
-        if _ufunc_of(e) is not None or e.prim is fused_p or "new_array" in e.prim.traits:
+    for k, o in enumerate(outs[:nk]):
+        if (type(o) is not Literal and o in made and o not in body.in_vars
+                and outs.count(o) == 1 and o.aval.ndim > 0):
             owned.add(k)
     return owned
 

@@ -583,7 +583,7 @@ def _numpy_cost(eqns, size: int) -> float:
     c = COSTS
     t = 0.0
     for e in eqns:
-        if "broadcast" in e.prim.traits:
+        if "broadcast" in e.prim.traits or e.prim.lower == "":   # views and the identity
             continue
         name, kind, op = _eqn_key(e)
         if e.prim is zmul_p:
@@ -600,7 +600,7 @@ def _quick_numexpr_cost(eqns, size: int) -> float:
     from ..prims.elementwise import zmul_p
     keys = []
     for e in eqns:
-        if "broadcast" in e.prim.traits:
+        if "broadcast" in e.prim.traits or e.prim.lower == "":
             continue
         name, kind, _ = _eqn_key(e)
         keys += [("arith", kind)] * 7 if e.prim is zmul_p else [(name, kind)]
