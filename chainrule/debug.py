@@ -85,6 +85,22 @@ def _split(args, kwargs):
     return [leaves[i] for i in dyn], rebuild
 
 
+def _bind_effect(prim, dyn, **params):
+    """bind for effects: the innermost staging trace running (a jit body, a cond branch, a
+    loop body) records the effect even when no argument is one of its tracers (arguments
+    closed over from outside), so it runs when that program runs (once per call, only in
+    the branch taken), not while it is being traced."""
+    from .core import trace_stack
+    from .transforms.staging import StageTrace
+    level = max((a._trace.level for a in dyn if isinstance(a, Tracer)), default=-1)
+    for trace in reversed(trace_stack):
+        if isinstance(trace, StageTrace):
+            if trace.level > level:
+                return trace.process(prim, list(dyn), params)
+            break
+    return bind(prim, *dyn, **params)
+
+
 def callback(fn: Callable, *args, **kwargs) -> None:
     """Call fn(*args, **kwargs) when the computation runs, with concrete values (also under
     jit, grad, vmap); its return value is ignored.
@@ -99,7 +115,7 @@ def callback(fn: Callable, *args, **kwargs) -> None:
         a, kw = rebuild(vals)
         fn(*a, **kw)
 
-    bind(debug_callback_p, *dyn, callback=run)
+    _bind_effect(debug_callback_p, dyn, callback=run)
 
 
 def print(fmt: str, *args, **kwargs) -> None:  # noqa: A001 - JAX's name
@@ -116,7 +132,7 @@ def print(fmt: str, *args, **kwargs) -> None:  # noqa: A001 - JAX's name
         builtins.print(fmt.format(*a, **kw))
 
     run.__name__ = "print"
-    bind(debug_callback_p, *dyn, callback=run)
+    _bind_effect(debug_callback_p, dyn, callback=run)
 
 
 # ---------------------------------------------------------------------------------------------

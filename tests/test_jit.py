@@ -407,3 +407,23 @@ def test_vmap_of_jit_retraces_for_a_new_batch_size():
     g = cr.jit(lambda x: cnp.sum(cnp.tanh(x) * 2.0 + 1.0) * cnp.ones(3))
     np.testing.assert_allclose(cr.vmap(g)(np.ones((2, 4))).shape, (2, 3))
     np.testing.assert_allclose(cr.vmap(g)(np.ones((6, 4)))[5], g(np.ones(4)))
+
+
+def test_debug_print_of_closed_over_values_runs_with_its_program(capsys):
+    c = np.array(-1.0)
+
+    def f(p, x):
+        def yes(x):
+            cr.debug.print("taken {}", c)   # no argument of the branch: closed over
+            return x + 1
+        return cr.lax.cond(p, yes, lambda x: x - 1, x)
+
+    for fn in (f, cr.jit(f)):
+        assert fn(False, 1.0) == 0.0
+        assert capsys.readouterr().out == ""          # the untaken branch prints nothing
+        assert fn(True, 1.0) == 2.0
+        assert capsys.readouterr().out == "taken -1.0\n"
+    g = cr.jit(lambda x: (cr.debug.print("c = {}", c), x * 2)[1])
+    g(1.0)
+    g(2.0)                                            # once per call, not once at tracing
+    assert capsys.readouterr().out == "c = -1.0\nc = -1.0\n"
