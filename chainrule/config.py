@@ -244,8 +244,10 @@ def _walk(frame, full: bool):
     `where` is (filename, line, source, vjp_of), the innermost of: a user frame (outside
     chainrule); an equation being interpreted that recorded its origin; a tape node whose VJP
     is running (its forward operation's line, with vjp_of its primitive). With `full`,
-    `entries` lists the transforms and calls, innermost first: (kind, primitive name or node).
+    `entries` lists the transforms and calls, innermost first: (kind, primitive name, or for
+    "bwd" the primitive of the tape node whose VJP runs).
     """
+    from .transforms.reverse import PRIM, WHERE
     kinds = _frame_kinds()
     loc = None
     entries = []
@@ -262,11 +264,12 @@ def _walk(frame, full: bool):
             if loc is None and eqn is not None and eqn.outs:
                 loc = _EQN_WHERE.get(eqn.outs[0].id)
         elif kind == "bwd":
-            node = f.f_locals.get("node")
-            w = getattr(node, "where", None)
+            node = f.f_locals.get("node")  # a tape node (chainrule.transforms.reverse)
+            prim = node[PRIM] if node is not None else None
+            w = node[WHERE] if node is not None else None
             if loc is None and w is not None:
-                loc = w[:3] + (node.prim.name,)
-            entries.append(("bwd", node))
+                loc = w[:3] + (prim.name,)
+            entries.append(("bwd", prim))
         elif kind == "eval":
             lc = f.f_locals
             prim = lc.get("prim")
@@ -318,8 +321,8 @@ def nan_error(what: str, primitive: str, frame, loc=None, vjp_of=_UNSET) -> NaNE
         has_transform = True
         desc = _PHASES[kind]
         if kind == "bwd":
-            if x is not None and x.prim is not None and path and x.prim.name not in calls:
-                desc += f" (VJP of `{x.prim.name}`)"
+            if x is not None and path and x.name not in calls:
+                desc += f" (VJP of `{x.name}`)"
         elif x is not None and x != primitive and x not in calls:
             desc += {"jvp": f" (JVP rule of `{x}`)", "vmap": f" (batching rule of `{x}`)",
                      "fwd": ""}[kind]
@@ -330,8 +333,8 @@ def nan_error(what: str, primitive: str, frame, loc=None, vjp_of=_UNSET) -> NaNE
                     else "eager evaluation")
     if vjp_of is None and infer:
         bwd = next((x for kind, x in entries if kind == "bwd"), None)
-        if bwd is not None and bwd.prim is not None:
-            vjp_of = bwd.prim.name
+        if bwd is not None:
+            vjp_of = bwd.name
     phase = " > ".join(reversed(path))
     msg = f"{what} produced NaN from inputs without NaN, in: {phase}"
     if vjp_of is not None and what != f"the VJP of `{vjp_of}`":
@@ -356,8 +359,9 @@ def nan_error(what: str, primitive: str, frame, loc=None, vjp_of=_UNSET) -> NaNE
 def vjp_nan_error(node, frame, accumulation: bool = False) -> NaNError:
     """The NaNError for a cotangent that node's VJP (or, with `accumulation`, the sum of the
     cotangents flowing into node's output) turned into NaN."""
-    name = node.prim.name if node.prim is not None else None
-    w = getattr(node, "where", None)
+    from .transforms.reverse import PRIM, WHERE
+    name = node[PRIM].name if node[PRIM] is not None else None
+    w = node[WHERE]
     if accumulation:
         what = ("the sum of the cotangents flowing into " +
                 (f"the output of `{name}`" if name else "an input of the differentiated "

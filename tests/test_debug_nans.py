@@ -141,12 +141,12 @@ def test_tape_records_lines_only_when_on():
         x = trace.new_input(np.ones(2))
         with cr.debug_nans(on), core.tracing(trace):
             cnp.sin(x)  # recorded here
-        return [n for n in trace.tape if n.prim is not None]
+        return [n for n in trace.tape if n[reverse.PRIM] is not None]
 
     (off,) = nodes(False)
-    assert not hasattr(off, "where")
+    assert off[reverse.WHERE] is None
     (on,) = nodes(True)
-    assert on.where[:2] == (HERE, line_of(test_tape_records_lines_only_when_on, 5))
+    assert on[reverse.WHERE][:2] == (HERE, line_of(test_tape_records_lines_only_when_on, 5))
 
 
 def test_off_lets_nans_through():

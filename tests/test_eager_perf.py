@@ -353,3 +353,38 @@ def test_float_derivatives_of_elementwise_rules():
     t = cr.jvp(lambda x: cnp.fmod(x, 2.0), (x,), (np.array([2.0, 3.0]),))[1]
     same(t, np.array([2.0, 3.0]))
     assert math.isclose(cr.grad(lambda x: cnp.remainder(x, 2.0))(3.5), 1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# divide's scalar path and grad's scalar seed
+
+
+def test_divide_scalar_path_matches_the_ufunc():
+    from chainrule.prims.elementwise import _true_divide
+    xs = [np.float64(3.5), np.float64(-0.0), np.float64(0.0), np.float64(inf), np.float64(nan),
+          np.float64(1e-300)]
+    ys = [7, -2, 0, 0.0, -0.0, 1e-300, inf, nan, 10 ** 30, True]
+    with np.errstate(all="ignore"):
+        for x in xs:
+            for y in ys:
+                got, ref = _true_divide(x, y), np.true_divide(x, y)
+                assert type(got) is type(ref), (x, y, type(got), type(ref))
+                np.testing.assert_array_equal(got, ref)
+                assert np.signbit(got) == np.signbit(ref)
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        _true_divide(np.float64(1.0), 0)
+    # arrays, float32 scalars and Python scalars keep the ufunc
+    same(_true_divide(np.float32(1.0), 3), np.true_divide(np.float32(1.0), 3))
+    same(_true_divide(1.0, 4.0), np.float64(0.25))
+    same(_true_divide(np.arange(3.0), 2), np.arange(3.0) / 2)
+
+
+def test_grad_seed_is_an_immutable_scalar():
+    g = cr.grad(lambda x: x)(np.array(2.0))
+    assert g == 1.0 and g.dtype == np.float64 and np.ndim(g) == 0
+    g2 = cr.grad(lambda x: x * 1.0)(np.float32(2.0))
+    assert g2 == 1.0 and g2.dtype == np.float32
+    # a result that is the seed itself can be used freely (a NumPy scalar, never a shared
+    # read-only array)
+    g = g + 1.0
+    assert cr.grad(lambda x: x)(np.array(5.0)) == 1.0

@@ -75,7 +75,10 @@ def dot(a, b, out=None):
     """
     if out is not None:
         _no_out(out, "dot")
-    a, b = _operand(a), _operand(b)
+    if not isinstance(a, (np.ndarray, Tracer)):
+        a = _operand(a)
+    if not isinstance(b, (np.ndarray, Tracer)):
+        b = _operand(b)
     sa, sb = a.shape, b.shape
     if not sa or not sb:
         return multiply(a, b)

@@ -119,10 +119,10 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     if where is not None:
         raise NotImplementedError("mean(where=...) is not supported; use "
                                   "chainrule.numpy.where on the input instead")
-    if axis is None and dtype is None and not keepdims and hasattr(a, "ndim"):
-        if a.dtype.kind in "fc":
+    if axis is None and dtype is None and not keepdims:
+        shape = getattr(a, "shape", None)
+        if shape is not None and a.dtype.kind in "fc":
             # common case, kept short: the mean of all elements
-            shape = a.shape
             n = math.prod(shape)
             s = bind(P.reduce_sum_p, a, axes=_all_axes(len(shape)))
             return bind(P.div_p, s, n if n else 0.0)

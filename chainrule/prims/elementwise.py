@@ -100,7 +100,18 @@ mul_p = elementwise("multiply", np.multiply, 2,
                     vjp_rules=(lambda ct, ans, x, y: _ct_mul(ct, y),
                                lambda ct, ans, x, y: _ct_mul(ct, x)),
                     traits=("commutative", "bilinear"))
-div_p = elementwise("divide", np.true_divide, 2,
+
+
+def _true_divide(x, y):
+    if type(x) is np.float64 and (type(y) is int or type(y) is float):
+        # NumPy's scalar arithmetic: the ufunc's result and warnings at a fraction of the
+        # call's cost (a mean's sum divided by the count)
+        return x / y
+    return np.true_divide(x, y)
+
+
+div_p = elementwise("divide", _true_divide, 2, aval=ufunc_aval(np.true_divide),
+                    lower="np.true_divide",
                     jvp_rules=(lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y),
                     vjp_rules=(lambda ct, ans, x, y: _ct_mul(ct, 1.0 / y),
                                lambda ct, ans, x, y: -_ct_mul(ct, ans / y)))

@@ -17,7 +17,7 @@ import numpy as np
 from ..core import Tracer, axis_env, is_inexact_dtype, trace_stack, tracing
 from .. import tree_util as tu
 from .forward import JVPTrace, JVPTracer
-from .reverse import RTrace, RTracer, backward
+from .reverse import IDX, RTrace, RTracer, backward
 from .batching import BatchTrace, BatchTracer, move_to
 
 float0 = np.dtype([("float0", np.void, 0)])
@@ -88,10 +88,11 @@ _ONES = {}
 
 
 def _one(dt):
+    """grad's seed cotangent: a NumPy scalar (immutable, so it can be shared and even
+    returned, and arithmetic on it takes NumPy's fast scalar path)."""
     o = _ONES.get(dt)
     if o is None:
-        o = _ONES[dt] = np.ones((), dt)
-        o.flags.writeable = False
+        o = _ONES[dt] = dt.type(1)
     return o
 
 
@@ -195,7 +196,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
         cts = backward(trace.tape, seeds)
         res = []
         for node, x in zip(leaf_nodes, leaves):
-            g = cts[node.idx] if node is not None else None
+            g = cts[node[IDX]] if node is not None else None
             res.append(_zeros_like(x) if g is None else g)
         return tu.tree_unflatten(in_tree, res)
 
@@ -284,10 +285,10 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                     # the usual case: a real scalar that depends on the input
                     value = out._val
                     cts = backward(trace.tape, [(out._node, out._k, _one(value.dtype))])
-                    g = cts[leaf.idx]
+                    g = cts[leaf[IDX]]
                     return value, (np.zeros(a.shape, a.dtype) if g is None else g)
                 value, aux, cts = finish(trace, out)
-                g = cts[leaf.idx]
+                g = cts[leaf[IDX]]
                 g = np.zeros(a.shape, a.dtype) if g is None else g
                 return ((value, aux), g) if has_aux else (value, g)
         nums, single = _norm_argnums(argnums, len(args), "grad")
@@ -304,7 +305,7 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
         value, aux, cts = finish(trace, out)
         grads = []
         for node, x in zip(leaf_nodes, leaves):
-            g = cts[node.idx] if node is not None else None
+            g = cts[node[IDX]] if node is not None else None
             grads.append(_zeros_like(x) if g is None else g)
         if holomorphic:
             # the cotangent of a holomorphic f at ct = 1 is conj(f'(z)) (see vjp)

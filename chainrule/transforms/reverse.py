@@ -1,9 +1,10 @@
 """Reverse mode: a tape of primitive applications and a backward sweep.
 
-Contract: under an `RTrace`, every primitive applied to one of its tracers appends a `Node`
-(primitive, params, unwrapped arguments, output) to the trace's tape. `backward` walks the tape
-once in reverse creation order (a valid reverse topological order), applies each node's VJP
-rules to its cotangent and sums fan-out into its parents. Nodes that receive no cotangent cost
+Contract: under an `RTrace`, every primitive applied to one of its tracers appends a node
+(primitive, params, unwrapped arguments, output, ...: a tuple, see PRIM ... WHERE below) to the
+trace's tape. `backward` walks the tape once in reverse creation order (a valid reverse
+topological order), applies each node's VJP rules to its cotangent and sums fan-out into its
+parents. Nodes that receive no cotangent cost
 nothing. Zero cotangents are symbolic (None). Rules run through `bind`, so when an outer trace is
 active the backward pass is itself recorded by it: that gives grad of grad, jvp of grad, and so on.
 Outputs with integer or boolean dtype carry no derivative and are never wrapped.
@@ -20,19 +21,18 @@ import numpy as np
 from ..core import Trace, Tracer, bind, get_aval
 from ..prims.base import fit
 
+ndarray = np.ndarray
 
-class Node:
-    # `where` (the user's source line) is set only while config.debug_nans is on
-    __slots__ = ("prim", "params", "args", "out", "parents", "bwd", "idx", "where")
 
-    def __init__(self, prim, params, args, out, parents, bwd, idx):
-        self.prim = prim
-        self.params = params
-        self.args = args
-        self.out = out
-        self.parents = parents  # list of (argument position, parent node, parent output index)
-        self.bwd = bwd
-        self.idx = idx
+# A tape node is a plain tuple (building one costs a fraction of an object's __init__, and the
+# tape records one per primitive):
+#   (prim, params, args, out, parents, bwd, idx, where)
+# prim is None for an input (a leaf of the tape); args are the unwrapped arguments; parents
+# lists (argument position, parent node, parent output index or -1) for the arguments that
+# carry a derivative; bwd is the backward function of a primitive with a whole `reverse` rule,
+# else None; idx is the node's position on the tape; where (the user's source line) is set only
+# while config.debug_nans is on.
+PRIM, PARAMS, ARGS, OUT, PARENTS, BWD, IDX, WHERE = range(8)
 
 
 class RTracer(Tracer):
@@ -56,6 +56,10 @@ class RTracer(Tracer):
     def dtype(self):
         return self._val.dtype
 
+    @property
+    def ndim(self):
+        return self._val.ndim
+
 
 class RTrace(Trace):
     __slots__ = ("tape",)
@@ -78,17 +82,14 @@ class RTrace(Trace):
 
     def new_input(self, val):
         """A tracer for an input value (a leaf of the tape)."""
-        node = Node(None, None, None, val, (), None, len(self.tape))
+        node = (None, None, None, val, (), None, len(self.tape), None)
         self.tape.append(node)
         return RTracer(self, val, node)
 
     def process(self, prim, args, params):
         rules = prim.vjp_rules
-        full = prim.reverse
-        if rules is None and full is None:
-            raise NotImplementedError(
-                f"reverse-mode differentiation (grad/vjp) has no rule for primitive "
-                f"`{prim.name}`")
+        if rules is None or prim.reverse is not None:
+            return self._process_whole(prim, args, params)
         vals = []
         parents = []
         top = None
@@ -96,24 +97,49 @@ class RTrace(Trace):
         for a in args:
             if a.__class__ is RTracer and a._trace is self:
                 v = a._val
-                if full is not None or rules[i] is not None:
+                if rules[i] is not None:
                     parents.append((i, a._node, a._k))
             else:
                 v = a
-            if isinstance(v, Tracer) and (top is None or v._trace.level > top.level):
+            if v.__class__ is not ndarray and isinstance(v, Tracer) and (
+                    top is None or v._trace.level > top.level):
                 top = v._trace
             vals.append(v)
             i += 1
-        if full is not None:
-            out, bwd = full(vals, params)
-        else:
-            # bind, inlined: this is the hot path of eager reverse mode
-            out = prim.impl(*vals, **params) if top is None else top.process(prim, vals, params)
-            bwd = None
+        # bind, inlined: this is the hot path of eager reverse mode
+        out = prim.impl(*vals, **params) if top is None else top.process(prim, vals, params)
         if not parents:
             return out
         tape = self.tape
-        node = Node(prim, params, vals, out, parents, bwd, len(tape))
+        node = (prim, params, vals, out, parents, None, len(tape), None)
+        tape.append(node)
+        if prim.multiple_results:
+            return [RTracer(self, o, node, k) if o.dtype.kind in "fc" else o
+                    for k, o in enumerate(out)]
+        if out.dtype.kind not in "fc":
+            return out
+        return RTracer(self, out, node)
+
+    def _process_whole(self, prim, args, params):
+        """process for a primitive with a whole-primitive `reverse` rule."""
+        full = prim.reverse
+        if full is None:
+            raise NotImplementedError(
+                f"reverse-mode differentiation (grad/vjp) has no rule for primitive "
+                f"`{prim.name}`")
+        vals = []
+        parents = []
+        for i, a in enumerate(args):
+            if a.__class__ is RTracer and a._trace is self:
+                parents.append((i, a._node, a._k))
+                vals.append(a._val)
+            else:
+                vals.append(a)
+        out, bwd = full(vals, params)
+        if not parents:
+            return out
+        tape = self.tape
+        node = (prim, params, vals, out, parents, bwd, len(tape), None)
         tape.append(node)
         if prim.multiple_results:
             return [RTracer(self, o, node, k) if o.dtype.kind in "fc" else o
@@ -136,30 +162,28 @@ def backward(tape, seeds):
         ct = cts[j]
         if ct is None:
             continue
-        node = tape[j]
-        prim = node.prim
+        prim, params, args, out, parents, bwd, _, _ = tape[j]
         if prim is None:
             continue  # an input: its cotangent is a result
         cts[j] = None
         if prim.multiple_results:
-            ct = [fit_zero(c, o) for c, o in zip(ct, node.out)]
-        bwd = node.bwd
+            ct = [fit_zero(c, o) for c, o in zip(ct, out)]
         if bwd is not None:
             arg_cts = bwd(ct)
         else:
             rules = prim.vjp_rules
-            out, args, params = node.out, node.args, node.params
-        for i, parent, k in node.parents:
+        for i, parent, k in parents:
             c = arg_cts[i] if bwd is not None else rules[i](ct, out, *args, **params)
             if c is None:
                 continue
             if k < 0:
                 # _accumulate, inlined for single-output parents
-                pv = parent.out
+                pv = parent[OUT]
                 if c.shape != pv.shape or c.dtype != pv.dtype:
                     c = fit(c, pv.shape, pv.dtype, reduce=True)
-                cur = cts[parent.idx]
-                cts[parent.idx] = c if cur is None else cur + c
+                p = parent[IDX]
+                cur = cts[p]
+                cts[p] = c if cur is None else cur + c
             else:
                 _accumulate(cts, parent, k, c)
     return cts
@@ -172,17 +196,17 @@ def fit_zero(ct, like):
 
 
 def _accumulate(cts, parent, k, c):
-    pv = parent.out if k < 0 else parent.out[k]
+    pv = parent[OUT] if k < 0 else parent[OUT][k]
     if c.shape != pv.shape or c.dtype != pv.dtype:
         c = fit(c, pv.shape, pv.dtype, reduce=True)
-    j = parent.idx
+    j = parent[IDX]
     if k < 0:
         cur = cts[j]
         cts[j] = c if cur is None else cur + c
     else:
         lst = cts[j]
         if lst is None:
-            lst = cts[j] = [None] * len(parent.out)
+            lst = cts[j] = [None] * len(parent[OUT])
         cur = lst[k]
         lst[k] = c if cur is None else cur + c
 
@@ -217,8 +241,7 @@ def _process_checking(self, prim, args, params):
         return out
     from ..config import origin
     tape = self.tape
-    node = Node(prim, params, vals, out, parents, bwd, len(tape))
-    node.where = origin(sys._getframe(1))
+    node = (prim, params, vals, out, parents, bwd, len(tape), origin(sys._getframe(1)))
     tape.append(node)
     if prim.multiple_results:
         return [RTracer(self, o, node, k) if o.dtype.kind in "fc" else o
@@ -237,23 +260,22 @@ def _backward_checking(tape, seeds):
     for node, k, ct in seeds:
         _accumulate_checking(cts, node, k, ct)
     for node in reversed(tape):
-        prim = node.prim
+        prim, params, args, out, parents, bwd, idx, _ = node
         if prim is None:
             continue
-        ct = cts[node.idx]
+        ct = cts[idx]
         if ct is None:
             continue
-        cts[node.idx] = None
+        cts[idx] = None
         if prim.multiple_results:
-            ct = [fit_zero(c, o) for c, o in zip(ct, node.out)]
-        arg_cts = node.bwd(ct) if node.bwd is not None else None
+            ct = [fit_zero(c, o) for c, o in zip(ct, out)]
+        arg_cts = bwd(ct) if bwd is not None else None
         rules = prim.vjp_rules
-        for i, parent, k in node.parents:
-            c = arg_cts[i] if arg_cts is not None else rules[i](ct, node.out, *node.args,
-                                                                **node.params)
+        for i, parent, k in parents:
+            c = arg_cts[i] if arg_cts is not None else rules[i](ct, out, *args, **params)
             if c is None:
                 continue
-            if has_nan(c) and not has_nan([ct, node.out, node.args]):
+            if has_nan(c) and not has_nan([ct, out, args]):
                 raise vjp_nan_error(node, sys._getframe(0))
             _accumulate_checking(cts, parent, k, c)
     return cts
@@ -261,7 +283,7 @@ def _backward_checking(tape, seeds):
 
 def _accumulate_checking(cts, parent, k, c):
     from ..config import has_nan, vjp_nan_error
-    j = parent.idx
+    j = parent[IDX]
     cur = cts[j] if k < 0 or cts[j] is None else cts[j][k]
     _accumulate(cts, parent, k, c)
     if cur is not None:
