@@ -10,9 +10,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..core import Primitive, ShapedArray, bind
+from ..core import Primitive, ShapedArray, Tracer, bind
 
 _float_kinds = "fc"
+_SCALARS = (float, int, complex, bool)
 
 
 def _dtype_of(a):
@@ -37,9 +38,24 @@ def ufunc_aval(ufunc):
 def batch_elementwise(prim: Primitive):
     """Batching rule for elementwise (broadcasting) primitives: batch dims moved to the front."""
     def rule(vals, bdims, **params):
+        r = 0
+        low = None  # the lowest per-example rank of a batched operand
+        front = True
+        for v, b in zip(vals, bdims):
+            if b is None:
+                n = 0 if type(v) in _SCALARS else v.ndim if hasattr(v, "ndim") else np.ndim(v)
+            else:
+                n = v.ndim - 1
+                front = front and b == 0
+                if low is None or n < low:
+                    low = n
+            if n > r:
+                r = n
+        if front and low == r:
+            # batch dims in front, on operands of the highest rank: NumPy broadcasts as is
+            return bind(prim, *vals, **params), 0
         ranks = [np.ndim(v) - (b is not None) if not hasattr(v, "ndim") else
                  v.ndim - (b is not None) for v, b in zip(vals, bdims)]
-        r = max(ranks)
         new = []
         for v, b, rk in zip(vals, bdims, ranks):
             if b is not None:
@@ -98,7 +114,8 @@ def _vjp_from_deriv(d, bounded=False):
         if getattr(dv, "dtype", None) is not None and dv.dtype.kind == "c":
             dv = conj_p(dv)
         if bounded:
-            return ct * dv
+            # a traced dv on the left: NumPy's operator would detour through __array_ufunc__
+            return ct * dv if dv.__class__ is np.ndarray or isinstance(ct, Tracer) else dv * ct
         return zmul_p(ct, dv)
     return rule
 

@@ -62,15 +62,18 @@ imag_p = elementwise("imag", np.imag, 1, jvp_rules=(lambda t, ans, x: imag_p(t),
 
 # --- arithmetic ----------------------------------------------------------------------------------
 
-# Impls check their result for NaN with s = np.vdot(out, out); s != s. The sum of squares (one
-# BLAS pass, faster than np.isnan or a plain sum) is NaN whenever an element is NaN; it also is
-# for complex infinities (inf - inf in the imaginary part), which only sends those to the slow,
-# exact path. Kept inline: impls stay self-contained functions (standalone code export).
+# Impls check their result for NaN with r = out.ravel(order="K"); s = np.vdot(r, r); s != s.
+# The sum of squares (one BLAS pass, faster than np.isnan or a plain sum) is NaN whenever an
+# element is NaN; it also is for complex infinities (inf - inf in the imaginary part), which
+# only sends those to the slow, exact path. ravel in memory order is a view of any contiguous
+# result (np.vdot itself would copy an F-ordered one). Kept inline: impls stay self-contained
+# functions (standalone code export).
 
 
 def _zmul(x, y):
     out = np.multiply(x, y)
-    s = np.vdot(out, out)
+    r = out.ravel(order="K")  # a view for any contiguous layout (vdot would copy)
+    s = np.vdot(r, r)
     if s != s:
         # a zero times inf (or NaN) is taken as zero: zero cotangents stay zero
         out = np.where(np.logical_or(np.equal(x, 0), np.equal(y, 0)), 0, out)
@@ -210,7 +213,8 @@ def _logaddexp(x1, x2):
     if finite_scalar:
         # d is NaN only where the array operand is, and so is m: out is right as it stands
         return out
-    s = np.vdot(out, out)
+    r = out.ravel(order="K")  # a view for any contiguous layout (vdot would copy)
+    s = np.vdot(r, r)
     if s != s:
         # both infinite with the same sign give NaN above (exactly where d is NaN); the
         # answer is then m (which is itself NaN where an input is NaN)

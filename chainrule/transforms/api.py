@@ -495,6 +495,15 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None) -
 
     @functools.wraps(fun)
     def batched(*args, **kwargs):
+        if not kwargs:
+            size = _plain_batch_size(args, in_axes)
+            if size is not None and (axis_size is None or axis_size == size):
+                # fast path: every argument one NumPy array with a non-negative in_axes entry
+                trace = BatchTrace(axis_name, size)
+                axes = in_axes if type(in_axes) is tuple else (in_axes,) * len(args)
+                ins = [x if ax is None else BatchTracer(trace, x, ax)
+                       for x, ax in zip(args, axes)]
+                return _vmap_run(fun, trace, ins, {}, axis_name, out_axes, size)
         if isinstance(in_axes, tuple) and len(in_axes) != len(args):
             raise ValueError(f"vmap in_axes must be an int, None, or a tuple with one entry "
                              f"per positional argument; got a tuple of length {len(in_axes)} "
@@ -549,40 +558,77 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None) -
         n_pos = len(leaves) - len(k_leaves)
         new_args = tu.tree_unflatten(tree, ins[:n_pos])
         new_kwargs = tu.tree_unflatten(k_tree, ins[n_pos:])
-        if axis_name is not None:
-            axis_env.append((axis_name, trace))
-        try:
-            with tracing(trace):
-                out = fun(*new_args, **new_kwargs)
-        finally:
-            if axis_name is not None:
-                axis_env.pop()
-        out_leaves, out_tree = tu.tree_flatten(out)
-        try:
-            oaxes = tu.broadcast_prefix(out_axes, out, is_leaf=lambda x: x is None)
-        except ValueError as e:
-            raise ValueError(f"vmap out_axes specification must be a tree prefix of the "
-                             f"output: {e}") from None
-        res = []
-        for o, oa in zip(out_leaves, oaxes):
-            is_b = isinstance(o, BatchTracer) and o._trace is trace
-            if oa is None:
-                if is_b:
-                    raise ValueError("vmap has out_axes=None for an output that depends on the "
-                                     "batched inputs; it would have to be the same for every "
-                                     "example. Use an int out_axes for it.")
-                res.append(o)
-                continue
-            v = o.val if is_b else _as_value(o)
-            bd = o.bdim if is_b else None
-            nd = len(_shape(v)) + (0 if is_b else 1)
-            if not -nd <= oa < nd:
-                raise ValueError(f"vmap out_axes={oa} is out of range for an output of rank "
-                                 f"{nd}")
-            res.append(move_to(v, bd, int(oa) % nd, size))
-        return tu.tree_unflatten(out_tree, res)
+        return _vmap_run(fun, trace, new_args, new_kwargs, axis_name, out_axes, size)
 
     return batched
+
+
+def _plain_batch_size(args, in_axes):
+    """The batch size when every argument is one NumPy array and in_axes (an int, or a tuple
+    with one int or None per argument) holds no negative or out-of-range axis and the mapped
+    sizes agree; else None (the general path, which also raises the errors)."""
+    if type(in_axes) is tuple:
+        if len(in_axes) != len(args):
+            return None
+        axes = in_axes
+    elif type(in_axes) is int:
+        axes = (in_axes,) * len(args)
+    else:
+        return None
+    size = None
+    for x, ax in zip(args, axes):
+        if type(x) is not np.ndarray:
+            return None
+        if ax is None:
+            continue
+        if type(ax) is not int or not 0 <= ax < x.ndim:
+            return None
+        n = x.shape[ax]
+        if size is None:
+            size = n
+        elif n != size:
+            return None
+    return size
+
+
+def _vmap_run(fun, trace, args, kwargs, axis_name, out_axes, size):
+    """Run fun on the batch tracers and move each output's batch axis to its out_axes."""
+    if axis_name is not None:
+        axis_env.append((axis_name, trace))
+    trace_stack.append(trace)
+    try:
+        out = fun(*args, **kwargs)
+    finally:
+        trace_stack.pop()
+        if axis_name is not None:
+            axis_env.pop()
+    if (out.__class__ is BatchTracer and out._trace is trace and type(out_axes) is int
+            and 0 <= out_axes < out.val.ndim):
+        return move_to(out.val, out.bdim, out_axes, size)  # one batched array
+    out_leaves, out_tree = tu.tree_flatten(out)
+    try:
+        oaxes = tu.broadcast_prefix(out_axes, out, is_leaf=lambda x: x is None)
+    except ValueError as e:
+        raise ValueError(f"vmap out_axes specification must be a tree prefix of the "
+                         f"output: {e}") from None
+    res = []
+    for o, oa in zip(out_leaves, oaxes):
+        is_b = isinstance(o, BatchTracer) and o._trace is trace
+        if oa is None:
+            if is_b:
+                raise ValueError("vmap has out_axes=None for an output that depends on the "
+                                 "batched inputs; it would have to be the same for every "
+                                 "example. Use an int out_axes for it.")
+            res.append(o)
+            continue
+        v = o.val if is_b else _as_value(o)
+        bd = o.bdim if is_b else None
+        nd = len(_shape(v)) + (0 if is_b else 1)
+        if not -nd <= oa < nd:
+            raise ValueError(f"vmap out_axes={oa} is out of range for an output of rank "
+                             f"{nd}")
+        res.append(move_to(v, bd, int(oa) % nd, size))
+    return tu.tree_unflatten(out_tree, res)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class BatchTracer(Tracer):
 
 
 _warned: set = set()
+_SPECIAL = frozenset({"collective", "named_axes"})  # traits that need more than prim.batch
 
 
 class BatchTrace(Trace):
@@ -71,14 +72,23 @@ class BatchTrace(Trace):
         return BatchTracer(self, move_to(value, None, 0, self.size), 0)
 
     def process(self, prim, args, params):
-        vals = list(args)
-        bdims = [None] * len(args)
+        vals = []
+        bdims = []
         batched = False
-        for i, a in enumerate(args):
+        for a in args:
             if a.__class__ is BatchTracer and a._trace is self:
-                vals[i] = a.val
-                bdims[i] = a.bdim
+                vals.append(a.val)
+                bdims.append(a.bdim)
                 batched = True
+            else:
+                vals.append(a)
+                bdims.append(None)
+        if prim.batch is not None and batched and not prim.traits & _SPECIAL:
+            # the common case: the primitive's own rule
+            out, bd = prim.batch(vals, bdims, **params)
+            if prim.multiple_results:
+                return [o if b is None else BatchTracer(self, o, b) for o, b in zip(out, bd)]
+            return out if bd is None else BatchTracer(self, out, bd)
         if "collective" in prim.traits and params.get("axis_name") is not None:
             names = params["axis_name"]
             names = names if isinstance(names, tuple) else (names,)
