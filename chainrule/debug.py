@@ -13,6 +13,7 @@ Contract:
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -150,6 +151,21 @@ class ShapeDtypeStruct:
 
     def __repr__(self):
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def __eq__(self, other):
+        return (isinstance(other, ShapeDtypeStruct) and self.shape == other.shape
+                and self.dtype == other.dtype)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
 
 
 pure_callback_p = Primitive("pure_callback", multiple_results=True)

@@ -216,6 +216,55 @@ def make_program(fun: Callable, static_argnums: Sequence[int] = ()) -> Callable:
     return make
 
 
+def eval_shape(fun: Callable, *args, **kwargs):
+    """The shapes and dtypes of fun's outputs, found by staging it, without computing
+    anything (as JAX's ``eval_shape``). Arguments may be arrays, scalars or anything with
+    ``.shape`` and ``.dtype`` (``ShapeDtypeStruct``); non-array leaves of other types are
+    passed through as they are.
+
+    Returns:
+      fun's output pytree with a ``ShapeDtypeStruct`` for every array leaf.
+
+    Example:
+      >>> eval_shape(lambda a: a @ a.T, ShapeDtypeStruct((3, 4), np.float32))
+      ShapeDtypeStruct(shape=(3, 3), dtype=float32)
+    """
+    from ..debug import ShapeDtypeStruct
+    leaves, tree = tu.tree_flatten((args, kwargs))
+    dyn = [i for i, x in enumerate(leaves) if _shaped_leaf(x)]
+    avals = [get_aval(leaves[i]) if isinstance(leaves[i], (Tracer, np.ndarray, np.generic,
+                                                           numbers.Number))
+             else ShapedArray(leaves[i].shape, leaves[i].dtype) for i in dyn]
+    out = []
+
+    def flat(*xs):
+        full = list(leaves)
+        for i, x in zip(dyn, xs):
+            full[i] = x
+        a, kw = tu.tree_unflatten(tree, full)
+        o, t = tu.tree_flatten(fun(*a, **kw))
+        out.extend([o, t])
+        return [x for x in o if _shaped_leaf(x)]
+
+    prog = stage_flat(flat, avals)
+    o, t = out
+    structs = iter(ShapeDtypeStruct(a.aval.shape, a.aval.dtype) for a in prog.outs)
+    return tu.tree_unflatten(t, [next(structs) if _shaped_leaf(x) else x for x in o])
+
+
+def _shaped_leaf(x) -> bool:
+    """An array-like leaf eval_shape stages as an input (others pass through unchanged)."""
+    if isinstance(x, (Tracer, np.ndarray, np.generic, numbers.Number)):
+        return True
+    return hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+def block_until_ready(x):
+    """x itself. chainrule computes eagerly on the CPU, so every result is ready when it is
+    returned; this exists so that code written for JAX (timing loops) runs unchanged."""
+    return x
+
+
 # ---------------------------------------------------------------------------------------------
 # the jit primitive
 
