@@ -444,7 +444,7 @@ def linearize(fun: Callable, *primals):
     t_leaves, t_tree = tu.tree_flatten(t_out)
     atoms = [st.atom(t) for t in t_leaves]
     prog = Program(st.const_vars, st.consts, [v for _, v in st.captured] +
-                   [t.var for t in t_in if not isinstance(t, np.ndarray)], st.eqns, atoms)
+                   [t._var for t in t_in if not isinstance(t, np.ndarray)], st.eqns, atoms)
     captured = [x for x, _ in st.captured]
     from ..compiler import optimize
     prog = optimize(prog)

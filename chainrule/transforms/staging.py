@@ -43,12 +43,12 @@ class config:
 
 
 class StageTracer(Tracer):
-    __slots__ = ("_aval", "var")
+    __slots__ = ("_aval", "_var")
 
     def __init__(self, trace, aval, var):
         self._trace = trace
         self._aval = aval
-        self.var = var
+        self._var = var
 
     @property
     def aval(self):
@@ -99,7 +99,7 @@ class StageTrace(Trace):
 
     def atom(self, x):
         if x.__class__ is StageTracer and x._trace is self:
-            return x.var
+            return x._var
         if isinstance(x, Tracer):
             v = self.captured_ids.get(id(x))
             if v is None:
@@ -163,7 +163,7 @@ def stage_flat(fun: Callable, in_avals: Sequence[ShapedArray]) -> Program:
         outs = [outs]
     out_atoms = [trace.atom(o) for o in outs]
     prog = Program(trace.const_vars, trace.consts,
-                   [v for _, v in trace.captured] + [t.var for t in tracers],
+                   [v for _, v in trace.captured] + [t._var for t in tracers],
                    trace.eqns, out_atoms)
     prog._cache["captured"] = [x for x, _ in trace.captured]
     return prog
