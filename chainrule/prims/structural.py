@@ -335,13 +335,58 @@ cumsum_p = _prim(
                                                              reverse=not reverse),),
     traits=("linear",))
 cumsum_p.batch = _cum_batch(cumsum_p)
+
+
+def _cum_cum_shift(x, s, axis, fill, reverse):
+    """x moved s places along axis (out[i] = x[i - s], or x[i + s] when reverse), `fill` in
+    the places it leaves."""
+    n = x.shape[axis]
+    shape = list(x.shape)
+    shape[axis] = min(s, n)
+    pad = np.full(shape, fill, x.dtype)
+    if s >= n:
+        return pad
+    pre = (("s", None, None, None),) * axis
+    if reverse:
+        return concatenate_p(getitem_p(x, idx=pre + (("s", s, None, None),)), pad, axis=axis)
+    return concatenate_p(pad, getitem_p(x, idx=pre + (("s", None, n - s, None),)), axis=axis)
+
+
+def _linear_recurrence(a, b, axis, reverse):
+    """h with h[i] = a[i] * h[i - 1] + b[i] along axis (h[i + 1] when reverse; h = b at the
+    start), by recursive doubling: log2(n) steps of elementwise primitives, no division, so
+    it is exact where a has zeros and differentiable to any order."""
+    n = b.shape[axis]
+    s = 1
+    while s < n:
+        b = b + a * _cum_shift(b, s, axis, 0, reverse)
+        if 2 * s < n:
+            a = a * _cum_shift(a, s, axis, 1, reverse)
+        s *= 2
+    return b
+
+
+def _cumprod_jvp(t, ans, x, *, axis, reverse):
+    if type(x) is np.ndarray and x.all():
+        # no zero factor: the quotient form (three operations)
+        return ans * cumsum_p(t / x, axis=axis, reverse=reverse)
+    # dy[i] = x[i] dy[i-1] + y[i-1] t[i]
+    return _linear_recurrence(x, _cum_shift(ans, 1, axis, 1, reverse) * t, axis, reverse)
+
+
+def _cumprod_vjp(ct, ans, x, *, axis, reverse):
+    if type(x) is np.ndarray and x.all():
+        return cumsum_p(ct * _conj_c(ans), axis=axis, reverse=not reverse) / _conj_c(x)
+    # ct_x[j] = y[j-1] * s[j] with s[j] = ct[j] + x[j+1] s[j+1] (the other direction)
+    a = _conj_c(_cum_shift(x, 1, axis, 0, not reverse))
+    s = _linear_recurrence(a, ct, axis, not reverse)
+    return _conj_c(_cum_shift(ans, 1, axis, 1, reverse)) * s
+
+
 cumprod_p = _prim(
     "cumprod", _cum(np.cumprod), lambda x, *, axis, reverse: ShapedArray(x.shape, _sum_dtype(
         x.dtype)),
-    jvp_rules=(lambda t, ans, x, *, axis, reverse:
-               ans * cumsum_p(t / x, axis=axis, reverse=reverse),),
-    vjp_rules=(lambda ct, ans, x, *, axis, reverse:
-               cumsum_p(ct * _conj_c(ans), axis=axis, reverse=not reverse) / _conj_c(x),))
+    jvp_rules=(_cumprod_jvp,), vjp_rules=(_cumprod_vjp,))
 cumprod_p.batch = _cum_batch(cumprod_p)
 
 # --- concatenate and pad -------------------------------------------------------------------------------
