@@ -438,13 +438,14 @@ def linearize(fun: Callable, *primals):
     st = StageTrace()
     t_in = [st.new_input(get_aval(x)) if is_inexact_dtype(_dtype(x)) else
             np.zeros(_shape(x), float0) for x in p_leaves]
+    in_vars = [t._var for t in t_in if not isinstance(t, np.ndarray)]
     with tracing(st):
         out, t_out = jvp(fun, tu.tree_unflatten(p_tree, p_leaves),
                          tu.tree_unflatten(p_tree, t_in))
     t_leaves, t_tree = tu.tree_flatten(t_out)
     atoms = [st.atom(t) for t in t_leaves]
     prog = Program(st.const_vars, st.consts, [v for _, v in st.captured] +
-                   [t._var for t in t_in if not isinstance(t, np.ndarray)], st.eqns, atoms)
+                   in_vars, st.eqns, atoms)
     captured = [x for x, _ in st.captured]
     from ..compiler import optimize
     prog = optimize(prog)

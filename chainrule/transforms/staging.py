@@ -157,13 +157,15 @@ def stage_flat(fun: Callable, in_avals: Sequence[ShapedArray]) -> Program:
     leading inputs; see `Program.captured` on the result)."""
     trace = StageTrace()
     tracers = [trace.new_input(a) for a in in_avals]
+    # read the input variables now: `x[i] = v` inside fun rebinds an input tracer's variable
+    in_vars = [t._var for t in tracers]
     with tracing(trace):
         outs = fun(*tracers)
     if not isinstance(outs, (list, tuple)):
         outs = [outs]
     out_atoms = [trace.atom(o) for o in outs]
     prog = Program(trace.const_vars, trace.consts,
-                   [v for _, v in trace.captured] + [t._var for t in tracers],
+                   [v for _, v in trace.captured] + in_vars,
                    trace.eqns, out_atoms)
     prog._cache["captured"] = [x for x, _ in trace.captured]
     return prog
