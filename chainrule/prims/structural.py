@@ -337,7 +337,7 @@ cumsum_p = _prim(
 cumsum_p.batch = _cum_batch(cumsum_p)
 
 
-def _cum_cum_shift(x, s, axis, fill, reverse):
+def _cum_shift(x, s, axis, fill, reverse):
     """x moved s places along axis (out[i] = x[i - s], or x[i + s] when reverse), `fill` in
     the places it leaves."""
     n = x.shape[axis]
