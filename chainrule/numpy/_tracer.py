@@ -148,12 +148,7 @@ def _item(self, *args):
 
 def _setitem(self, key, value):
     """x[key] = value, functionalized: x is rebound to x.at[key].set(value)."""
-    if getattr(self, "_base", None) is not None:
-        raise TypeError(
-            "x[idx] = value where x is a view of another traced array (made by basic "
-            "slicing, reshape, transpose, ...): the write could not reach the array it views, "
-            "so it is refused rather than silently lost. Write into the base array instead "
-            "(e.g. a[1:3][0] = v -> a[1] = v), or take a copy first (v = a[1:3].copy()).")
+    _check_not_view(self)
     if isinstance(key, Tracer) and key.dtype == np.bool_ and np.ndim(value) == 0:
         # a traced boolean mask with a scalar: a select keeps the shape static
         new = U.where(key, value, self)
@@ -165,16 +160,90 @@ def _setitem(self, key, value):
         raise TypeError("x[idx] = value could not be recorded on the traced array x")
 
 
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+def _check_not_view(self):
+    if getattr(self, "_base", None) is not None:
+        raise TypeError(
+            "x[idx] = value where x is a view of another traced array (made by basic "
+            "slicing, reshape, transpose, ...): the write could not reach the array it views, "
+            "so it is refused rather than silently lost. Write into the base array instead "
+            "(e.g. a[1:3][0] = v -> a[1] = v), or take a copy first (v = a[1:3].copy()).")
+
+
+# ufunc.reduce / .accumulate through the chainrule.numpy reductions that compute them
+_REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
+           "fmax": "nanmax", "fmin": "nanmin", "logical_and": "all", "logical_or": "any"}
+_ACCUMULATE = {"add": "cumsum", "multiply": "cumprod"}
+
+
+def _ufunc_target(ufunc):
+    """The chainrule function for a NumPy or scipy.special ufunc, or None."""
     from .. import numpy as cnp
-    if method != "__call__" or kwargs.get("out") is not None:
-        return NotImplemented
-    f = getattr(cnp, ufunc.__name__, None)
-    if f is None:
-        raise TypeError(f"chainrule has no implementation of numpy.{ufunc.__name__} for "
-                        "traced values")
-    kwargs.pop("out", None)
-    return f(*inputs, **kwargs)
+    name = ufunc.__name__
+    if getattr(np, name, None) is ufunc:
+        return getattr(cnp, name, None)
+    import importlib
+    try:
+        special = importlib.import_module("scipy.special")
+    except ImportError:  # pragma: no cover - scipy is a dependency
+        return None
+    if getattr(special, name, None) is ufunc:
+        return getattr(importlib.import_module("chainrule.scipy.special"), name, None)
+    return None
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """NumPy (and scipy.special) ufuncs called on tracers, and their methods reduce,
+    accumulate, outer and at, dispatch to chainrule; out= may name traced arrays (written
+    in place, functionalized as x[...] = value is)."""
+    from .. import numpy as cnp
+    name = ufunc.__name__
+    out = kwargs.pop("out", None)
+    if out is not None:
+        out = out if isinstance(out, tuple) else (out,)
+        if len(out) != 1 or not isinstance(out[0], Tracer):
+            raise TypeError(
+                f"numpy.{name}(..., out=...) on traced values: out must be one traced array "
+                "(a NumPy array cannot hold traced values); use the returned value instead")
+        out = out[0]
+    if method == "__call__":
+        f = _ufunc_target(ufunc)
+        if f is None:
+            raise TypeError(f"chainrule has no implementation of {name} for traced values "
+                            "(see chainrule.numpy and chainrule.scipy.special)")
+        where = kwargs.pop("where", True)
+        res = f(*inputs, **kwargs)
+        if where is not True:
+            if out is None:
+                raise TypeError(f"numpy.{name}(..., where=...) without out= leaves the "
+                                "masked entries undefined; pass out= or use "
+                                "chainrule.numpy.where")
+            res = cnp.where(where, res, out)
+    elif method == "reduce" and name in _REDUCE:
+        kwargs.setdefault("axis", 0)
+        res = getattr(cnp, _REDUCE[name])(*inputs, **kwargs)
+    elif method == "accumulate" and name in _ACCUMULATE:
+        kwargs.setdefault("axis", 0)
+        res = getattr(cnp, _ACCUMULATE[name])(*inputs, **kwargs)
+    elif method == "outer" and len(inputs) == 2 and _ufunc_target(ufunc) is not None:
+        a, b = (cnp.asarray(v) for v in inputs)
+        res = _ufunc_target(ufunc)(cnp.reshape(a, cnp.shape(a) + (1,) * cnp.ndim(b)), b,
+                                   **kwargs)
+    elif method == "at" and name in ("add", "multiply", "maximum", "minimum") \
+            and isinstance(inputs[0], Tracer) and not kwargs:
+        x, idx = inputs[0], inputs[1]
+        vals = inputs[2] if len(inputs) > 2 else None
+        mode = {"add": "add", "multiply": "multiply", "maximum": "max", "minimum": "min"}[name]
+        _check_not_view(x)
+        x._become(I.scatter(x, idx, vals, mode))
+        return None
+    else:
+        raise TypeError(f"numpy.{name}.{method} is not supported on traced values by "
+                        "chainrule; use the chainrule.numpy function that computes it (sum, "
+                        "prod, max, min, cumsum, cumprod, x.at[idx].add(v), ...)")
+    if out is not None:
+        _setitem(out, Ellipsis, res)     # out[...] = res, functionalized (and cast)
+        return out
+    return res
 
 
 def _array_function(self, func, types, args, kwargs):
