@@ -70,3 +70,34 @@ def test_setitem_on_jit_argument_grad_and_vmap():
     np.testing.assert_allclose(cr.grad(f)(a), [0.0, 8.0, 12.0, 16.0])
     np.testing.assert_array_equal(cr.vmap(cr.jit(_write_first))(np.ones((2, 3))),
                                   [[200.0, 2.0, 2.0]] * 2)
+
+
+# --- 2. static_argnames / static_argnums by position or by name -----------------------------
+
+def _by_mode(x, mode):
+    return x * 2 if mode == "a" else x * 3
+
+
+@pytest.mark.parametrize("kw", [dict(static_argnames=("mode",)), dict(static_argnames="mode"),
+                                dict(static_argnums=1), dict(static_argnums=(1,))])
+def test_static_by_position_or_name(kw):
+    j = cr.jit(_by_mode, **kw)
+    x = np.ones(2)
+    np.testing.assert_array_equal(j(x, "a"), 2 * x)
+    np.testing.assert_array_equal(j(x, "b"), 3 * x)
+    np.testing.assert_array_equal(j(x, mode="a"), 2 * x)
+    np.testing.assert_array_equal(j(x=x, mode="b"), 3 * x)
+
+
+def test_static_argnames_retraces_per_value_not_per_call():
+    calls = []
+
+    def f(x, n):
+        calls.append(n)
+        return x ** n
+
+    j = cr.jit(f, static_argnames="n")
+    for _ in range(3):
+        np.testing.assert_array_equal(j(np.full(2, 2.0), 3), [8.0, 8.0])
+    np.testing.assert_array_equal(j(np.full(2, 2.0), 2), [4.0, 4.0])
+    assert calls == [3, 2]

@@ -20,6 +20,7 @@ Contract:
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import numbers
 import sys
@@ -467,6 +468,7 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
     s_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     s_names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    s_nums, s_names = _infer_static(fun, s_nums, s_names)
     cache: dict = {}
     last_key = []
     # the common call: positional plain ndarrays, no static arguments. Its signature is just
@@ -564,6 +566,22 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
 
 
 _LEAF_TREE = tu.tree_structure(0)
+
+
+def _infer_static(fun, nums: tuple, names: tuple):
+    """Complete static_argnums and static_argnames from each other through fun's signature
+    (as JAX does), so a static argument is static whether passed by position or by name."""
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return nums, names
+    pos = [p.name for p in params
+           if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    kw_ok = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    nums = tuple(dict.fromkeys(nums + tuple(pos.index(n) for n in names if n in pos)))
+    names = tuple(dict.fromkeys(names + tuple(
+        pos[i] for i in nums if 0 <= i < len(pos) and pos[i] in kw_ok)))
+    return nums, names
 
 
 def _hashable(v, what):
