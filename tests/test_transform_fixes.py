@@ -101,3 +101,39 @@ def test_static_argnames_retraces_per_value_not_per_call():
         np.testing.assert_array_equal(j(np.full(2, 2.0), 3), [8.0, 8.0])
     np.testing.assert_array_equal(j(np.full(2, 2.0), 2), [4.0, 4.0])
     assert calls == [3, 2]
+
+
+# --- 3. Jacobians with zero-size inputs or outputs ------------------------------------------
+
+_ZERO_CASES = [
+    (lambda x: x * 2, np.zeros(0), (0, 0)),
+    (lambda x: x[:0], np.ones(3), (0, 3)),
+    (lambda x: x.sum(), np.zeros((2, 0)), (2, 0)),
+    (lambda x: cnp.sum(x) * np.ones(2), np.zeros(0), (2, 0)),
+]
+
+
+@pytest.mark.parametrize("jac", [cr.jacfwd, cr.jacrev])
+@pytest.mark.parametrize("case", range(len(_ZERO_CASES)))
+def test_jacobian_zero_size(jac, case):
+    f, x, shape = _ZERO_CASES[case]
+    j = jac(f)(x)
+    assert j.shape == shape and j.dtype == np.float64
+    x32 = x.astype(np.float32)
+    # forward mode: the output's (tangent) dtype; reverse mode: the input's (cotangent) dtype
+    want = np.asarray(f(x32)).dtype if jac is cr.jacfwd else np.float32
+    assert jac(f)(x32).dtype == want
+
+
+def test_jacfwd_zero_size_aux_and_mixed_argnums():
+    j, aux = cr.jacfwd(lambda x: (x * 2, cnp.sum(x) + 1.0), has_aux=True)(np.zeros(0))
+    assert j.shape == (0, 0) and float(aux) == 1.0
+    jx, jy = cr.jacfwd(lambda x, y: (cnp.sum(x) + 3.0) * y, argnums=(0, 1))(np.zeros(0),
+                                                                           np.ones(2))
+    assert jx.shape == (2, 0)
+    np.testing.assert_array_equal(jy, 3.0 * np.eye(2))
+
+
+def test_hessian_zero_size():
+    assert cr.hessian(lambda x: cnp.sum(x ** 2))(np.zeros(0)).shape == (0, 0)
+    assert cr.hessian(lambda x: cnp.sum(x ** 2))(np.zeros((2, 0))).shape == (2, 0, 2, 0)

@@ -686,18 +686,28 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         def push(*ts):
             return jvp(f_flat, tuple(leaves), ts, has_aux=has_aux)
 
-        res = vmap(push, in_axes=0, out_axes=0)(*basis) if n else None
-        if has_aux:
-            y, jt, aux = res
-            aux = tu.tree_map(lambda a: a[0] if hasattr(a, "shape") and _shape(a) else a, aux)
+        if n:
+            res = vmap(push, in_axes=0, out_axes=0)(*basis)
+            y, jt = res[0], res[1]
+            if has_aux:
+                aux = tu.tree_map(lambda a: a[0] if hasattr(a, "shape") and _shape(a) else a,
+                                  res[2])
+            y_leaves, y_tree = tu.tree_flatten(y)
+            oshapes = [_shape(yl)[1:] for yl in y_leaves]
+            jt_leaves = tu.tree_leaves(jt)
         else:
-            y, jt = res
-        y_leaves, y_tree = tu.tree_flatten(y)
+            # no input elements: one unbatched JVP gives the outputs; each Jacobian is empty
+            res = push(*[np.zeros(_shape(x), _dtype(x)) for x in leaves])
+            y, jt = res[0], res[1]
+            if has_aux:
+                aux = res[2]
+            y_leaves, y_tree = tu.tree_flatten(y)
+            oshapes = [_shape(yl) for yl in y_leaves]
+            jt_leaves = [np.zeros((0,) + _shape(yl), _dtype(t))
+                         for yl, t in zip(y_leaves, tu.tree_leaves(jt))]
         _check_out_dtypes(y_leaves, "jacfwd", holomorphic)
-        jt_leaves = tu.tree_leaves(jt)
         outs = []
-        for yl, j in zip(y_leaves, jt_leaves):
-            oshape = _shape(yl)[1:]
+        for oshape, j in zip(oshapes, jt_leaves):
             # j: (n,) + out_shape -> out_shape + (n,), split n into the input leaves
             jm = _moveaxis_last(j)
             per_in, start = [], 0
@@ -707,15 +717,10 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
                 per_in.append(part.reshape(oshape + _shape(x)))
                 start += s
             outs.append(_arg_struct(tree, per_in, single))
-        y0 = tu.tree_unflatten(y_tree, [_first(yl) for yl in y_leaves])
         result = tu.tree_unflatten(y_tree, outs)
         return (result, aux) if has_aux else result
 
     return jac
-
-
-def _first(x):
-    return x[0]
 
 
 def _moveaxis_last(j):
