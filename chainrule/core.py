@@ -116,6 +116,9 @@ class Primitive:
         the primitive use it.
       traits: a frozenset of strings ("elementwise", "linear", "commutative", ...) read by
         compiler passes.
+      find_trace(top, params) -> trace: for primitives that a trace not among their arguments
+        must process (a collective over a vmap axis that is newer than its arguments' traces,
+        a loop whose body holds one): given the innermost argument trace, the trace to use.
     """
 
     def __init__(self, name: str, *, multiple_results: bool = False, register: bool = True):
@@ -130,6 +133,7 @@ class Primitive:
         self.batch: Callable | None = None
         self.lower: Callable | None = None
         self.inline: Callable | None = None
+        self.find_trace: Callable | None = None
         self.traits: frozenset = frozenset()
         self.module = _defining_module()
         if register:
@@ -162,6 +166,8 @@ def bind(prim: Primitive, *args, **params):
                 top = t
     if top is None:
         return prim.impl(*args, **params)
+    if prim.find_trace is not None:
+        top = prim.find_trace(top, params)
     return top.process(prim, args, params)
 
 
@@ -176,6 +182,8 @@ def _bind_checking(prim: Primitive, *args, **params):
                 top = t
     if top is None:
         return debug_eval(prim, args, params)
+    if prim.find_trace is not None:
+        top = prim.find_trace(top, params)
     return top.process(prim, args, params)
 
 

@@ -2,14 +2,21 @@
 `axis_index`. Each lane of the mapped axis sees the collective's result, as in JAX.
 
 A collective is processed by the vmap trace that binds its axis name (trait "collective",
-rule `collective_batch`); a value that does not vary along the axis (an unbatched value) is
-handled by the impl, which looks the axis up in `core.axis_env`.
+rule `collective_batch`), also when its operand is not one of that trace's tracers: its
+`find_trace` (read by `core.bind`) picks the axis's trace whenever that trace is newer than
+every trace among the arguments, i.e. whenever the operand cannot vary along the axis (a value
+closed over from outside the vmap, possibly a jit or grad tracer). So the collective is
+resolved while the vmap runs (psum of such a value is n * value, pmean the value,
+all_gather a broadcast), never left in a staged program or a backward pass that runs after
+the vmap has returned. An eager value with no tracer at all is handled by the impl, which
+looks the axis up in `core.axis_env`. Reverse mode uses whole-primitive `reverse` rules, so
+that the reverse trace binds the forward collective through `bind` (and `find_trace`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import Primitive, ShapedArray, bind, lookup_axis
+from ..core import Primitive, ShapedArray, axis_env, bind, lookup_axis
 from .base import moveaxis0
 from .structural import (broadcast_to_p, getitem_p, reduce_max_p, reduce_min_p, reduce_sum_p,
                          reshape_p, transpose_p, convert_p)
@@ -24,6 +31,33 @@ def _size(axis_name):
     for name in _names(axis_name):
         n *= lookup_axis(name).size
     return n
+
+
+def newest_axis_trace(top, names):
+    """The trace to process a primitive over the vmap axes `names` whose arguments' innermost
+    trace is `top`: the trace bound to one of the names when it is newer than `top` (the
+    arguments then do not vary along that axis), else `top`. Unbound names are skipped."""
+    best = top
+    for name in names:
+        for n, trace in reversed(axis_env):
+            if n == name:
+                if trace.level > best.level:
+                    best = trace
+                break
+    return best
+
+
+def _find_trace(top, params):
+    return newest_axis_trace(top, _names(params["axis_name"]))
+
+
+def _whole_reverse(p):
+    """A reverse rule binding the forward collective (through bind and its find_trace)."""
+    def reverse(vals, params):
+        out = bind(p, *vals, **params)
+        rule = p.vjp_rules[0]
+        return out, lambda ct: [rule(ct, out, *vals, **params)]
+    return reverse
 
 
 def _collective(name, reduce_fn, unbatched_fn, jvp_rule, vjp_rule):
@@ -46,6 +80,8 @@ def _collective(name, reduce_fn, unbatched_fn, jvp_rule, vjp_rule):
     p.collective_batch = collective_batch
     p.jvp_rules = (jvp_rule,)
     p.vjp_rules = (vjp_rule,)
+    p.reverse = _whole_reverse(p)
+    p.find_trace = _find_trace
     p.batch = lambda vals, bdims, *, axis_name: (bind(p, vals[0], axis_name=axis_name),
                                                  bdims[0])
     return p
@@ -100,6 +136,8 @@ all_gather_p.batch = lambda vals, bdims, *, axis_name: (
 all_gather_p.jvp_rules = (lambda t, ans, x, *, axis_name: all_gather_p(t, axis_name=axis_name),)
 all_gather_p.vjp_rules = (lambda ct, ans, x, *, axis_name: getitem_p(
     psum_p(ct, axis_name=axis_name), axis_index(axis_name), idx=(("a", 0),)),)
+all_gather_p.reverse = _whole_reverse(all_gather_p)
+all_gather_p.find_trace = _find_trace
 
 
 def axis_index(axis_name):
