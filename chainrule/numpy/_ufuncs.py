@@ -114,7 +114,28 @@ absolute = _unary(P.abs_p, "absolute", (
     "Elementwise absolute value, as numpy.absolute. Its derivative at 0 is 0 (the subgradient\n"
     "in [-1, 1] that keeps abs even; also for complex inputs); see docs/subgradients.md."))
 abs = absolute
-fabs = absolute
+
+
+_LOOP_DTYPE = {}
+
+
+def _loop_dtype(ufunc, x):
+    """The input dtype of NumPy's loop for ufunc(x) (raises NumPy's TypeError where it has
+    none, e.g. fabs of complex or positive of bool)."""
+    dt = _dtype(x)
+    key = (ufunc, dt)
+    r = _LOOP_DTYPE.get(key)
+    if r is None:
+        r = _LOOP_DTYPE[key] = ufunc.resolve_dtypes((dt, None))[0]
+    return r
+
+
+def fabs(x, /):
+    """Elementwise absolute value of real input in a float dtype, as numpy.fabs (integers give
+    floats; complex input raises TypeError). Derivative at 0 is 0, as absolute."""
+    x = _arr(x)
+    dt = _loop_dtype(np.fabs, x)
+    return absolute(x if _dtype(x) == dt else astype(x, dt))
 sign = _unary(P.sign_p, "sign", (
     "Elementwise sign, as numpy.sign. Piecewise constant: its derivative is 0 everywhere, at 0\n"
     "too; see docs/subgradients.md."))
@@ -178,18 +199,31 @@ def angle(z, deg=False):
 
 
 def positive(x, /):
-    """Elementwise +x (a copy for arrays)."""
-    return x
+    """Elementwise +x, as numpy.positive (bool input raises TypeError)."""
+    x = _arr(x)
+    _loop_dtype(np.positive, x)
+    return x if isinstance(x, Tracer) else np.positive(x)
 
 
 def square(x, /):
-    """Elementwise x**2."""
+    """Elementwise x**2, as numpy.square (bool input gives int8)."""
+    x = _arr(x)
+    dt = _loop_dtype(np.square, x)
+    if _dtype(x) != dt:
+        x = astype(x, dt)
     return multiply(x, x)
 
 
 def reciprocal(x, /):
-    """Elementwise 1/x."""
-    return divide(1.0 if _dtype(x).kind in "fc" else 1, x)
+    """Elementwise 1/x, as numpy.reciprocal: in x's dtype, so integers give integers
+    (1/x truncated toward 0; bool input gives int8)."""
+    x = _arr(x)
+    dt = _loop_dtype(np.reciprocal, x)
+    if dt.kind in "fc":
+        return divide(1.0, x if _dtype(x) == dt else astype(x, dt))
+    # NumPy's integer loop: the float quotient, cast back (so 1/0 is its cast of inf)
+    with np.errstate(invalid="ignore"):
+        return astype(divide(1.0, astype(x, dt)), dt)
 
 
 def float_power(x1, x2, /):
@@ -208,17 +242,34 @@ def round(a, decimals=0, out=None):
 around = round
 
 
+def _scale_as(ufunc, x, num, den):
+    """x * (num / den) as NumPy's loop for ufunc computes it: float64 in double precision;
+    float32 and float16 (which NumPy's half loop widens) with the factor rounded in float32."""
+    x = _arr(x)
+    dt = _loop_dtype(ufunc, x)
+    if _dtype(x) != dt:
+        x = astype(x, dt)
+    if dt == np.float64:
+        return multiply(x, num / den)
+    if dt.itemsize > 4:
+        return multiply(x, np.asarray(num, dt) / np.asarray(den, dt))
+    f = np.float32(num) / np.float32(den)
+    if dt == np.float32:
+        return multiply(x, f)
+    return astype(multiply(astype(x, np.float32), f), dt)
+
+
 def deg2rad(x, /):
-    """Degrees to radians."""
-    return multiply(x, math.pi / 180.0)
+    """Degrees to radians, as numpy.deg2rad (small integers give float16; complex raises)."""
+    return _scale_as(np.deg2rad, x, math.pi, 180.0)
 
 
 radians = deg2rad
 
 
 def rad2deg(x, /):
-    """Radians to degrees."""
-    return multiply(x, 180.0 / math.pi)
+    """Radians to degrees, as numpy.rad2deg (small integers give float16; complex raises)."""
+    return _scale_as(np.rad2deg, x, 180.0, math.pi)
 
 
 degrees = rad2deg

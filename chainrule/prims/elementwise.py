@@ -189,19 +189,24 @@ def _finite_scalar(c, dtype):
     return -65504.0 <= c <= 65504.0 or (dtype == np.float64 and math.isfinite(c))
 
 
+_F8 = np.dtype(np.float64)
+
+
 def _logaddexp(x1, x2):
     # NumPy's logaddexp loop is ~4x slower than this composition of fast ufuncs
-    if type(x1) in (int, float) and x1 == 0:
+    if type(x1) in (int, float) and x1 == 0 and getattr(x2, "dtype", _F8).kind == "f":
         m = np.maximum(x2, 0.0)
         d = np.abs(x2)
         finite_scalar = True
     else:
         m = np.maximum(x1, x2)
+        if m.dtype.kind != "f":
+            # integer/bool inputs (NumPy's loop picks the float dtype; the composition would
+            # wrap unsigned differences and write floats into ints); complex: NumPy's TypeError
+            return np.logaddexp(x1, x2)
         with np.errstate(invalid="ignore"):
             d = np.abs(np.subtract(x1, x2))
         finite_scalar = _finite_scalar(x1, m.dtype) or _finite_scalar(x2, m.dtype)
-    if m.dtype.kind == "c":
-        return np.logaddexp(x1, x2)  # NumPy has no complex loop: its TypeError
     if type(d) is np.ndarray and d.shape == m.shape and d.dtype == m.dtype:
         # d is a fresh temporary of the result's shape: work in place
         np.negative(d, out=d)
