@@ -145,45 +145,92 @@ def arange(start, stop=None, step=None, dtype=None):
         else np.arange(start, dtype=dtype)
 
 
+def _weak(v):
+    """v for np.result_type: Python scalars stay weak (NEP 50), others give their dtype."""
+    return v if type(v) in (int, float, complex, bool) else _dtype_of(v)
+
+
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
-    """num evenly spaced samples over [start, stop]; differentiable in start and stop."""
+    """num evenly spaced samples over [start, stop], as numpy.linspace (same dtype and values
+    eagerly and under every transform); differentiable in start and stop."""
     if not (isinstance(start, Tracer) or isinstance(stop, Tracer)):
         return np.linspace(start, stop, num=num, endpoint=endpoint, retstep=retstep,
                            dtype=dtype, axis=axis)
-    from ._shape import expand_dims, moveaxis
+    from ._shape import moveaxis
+    from ._ufuncs import where, equal, floor
     num = int(num)
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
     div = (num - 1) if endpoint else num
-    start = array(start, dtype=np.result_type(_dtype_of(start), float))
-    stop = array(stop, dtype=np.result_type(_dtype_of(stop), float))
+    # NumPy's computation dtype: the endpoints' promotion, made inexact
+    dt = np.result_type(_weak(start), _weak(stop))
+    if dt.kind not in "fc":
+        dt = np.dtype(np.float64)
+    start, stop = array(start, dtype=dt), array(stop, dtype=dt)
     delta = stop - start
-    frac = np.arange(num, dtype=float) / (div if div > 0 else 1)
-    bshape = np.broadcast_shapes(_shape_of(start), _shape_of(stop))
-    frac = frac.reshape((num,) + (1,) * len(bshape))
-    out = expand_dims(start, 0) + frac * expand_dims(delta, 0)
+    y = np.arange(num, dtype=dt).reshape((-1,) + (1,) * delta.ndim)
+    if div > 0:
+        step = delta / div
+        # y * step, or y / div * delta where the step underflows to 0 (as NumPy)
+        y = where(equal(step, 0), (y / div) * delta, y * step)
+    else:
+        step = np.nan * delta
+        y = y * delta
+    out = y + start
     if endpoint and num > 1:
         from ._indexing import scatter
         out = scatter(out, -1, stop, "set")
     if axis != 0:
         out = moveaxis(out, 0, axis)
     if dtype is not None:
+        if np.issubdtype(dtype, np.integer):
+            out = floor(out)
         out = _astype(out, dtype)
-    step = delta / div if div > 0 else np.nan * delta
     return (out, step) if retstep else out
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
-    """Numbers spaced evenly on a log scale; differentiable in start, stop and base."""
+    """Numbers spaced evenly on a log scale, as numpy.logspace; differentiable in start, stop
+    and base."""
     from ._ufuncs import power
+    if not builtins.any(isinstance(v, Tracer) for v in (start, stop, base)):
+        return np.logspace(start, stop, num=num, endpoint=endpoint, base=base, dtype=dtype,
+                           axis=axis)
+    if not isinstance(base, (float, int)) and np.ndim(base):
+        from ._shape import expand_dims
+        ndmax = len(np.broadcast_shapes(_shape_of(start), _shape_of(stop), _shape_of(base)))
+        start, stop, base = (array(a, ndmin=ndmax) for a in (start, stop, base))
+        base = expand_dims(base, axis)
     y = linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
     out = power(base, y)
     return out if dtype is None else _astype(out, dtype)
 
 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
-    """Numbers spaced evenly on a log scale between start and stop (positive)."""
-    from ._ufuncs import log10
-    return logspace(log10(start), log10(stop), num=num, endpoint=endpoint, dtype=dtype,
-                    axis=axis)
+    """Numbers spaced evenly on a log scale between start and stop (nonzero, same sign or
+    complex), as numpy.geomspace; differentiable in start and stop."""
+    if not (isinstance(start, Tracer) or isinstance(stop, Tracer)):
+        return np.geomspace(start, stop, num=num, endpoint=endpoint, dtype=dtype, axis=axis)
+    from ._ufuncs import log10, sign, divide, multiply
+    from ._indexing import scatter
+    from ._shape import moveaxis
+    num = int(num)
+    # NumPy's dtype: the 0-d float64 array in its promotion is not weak
+    dt = np.result_type(_weak(start), _weak(stop), float(num), np.zeros((), dtype))
+    start, stop = array(start, dtype=dt), array(stop, dtype=dt)
+    # rotate start onto the positive real axis, as NumPy (negative and complex endpoints)
+    out_sign = sign(start)
+    start = divide(start, out_sign)
+    stop = divide(stop, out_sign)
+    out = logspace(log10(start), log10(stop), num=num, endpoint=endpoint, base=10.0, dtype=dt)
+    if num > 0:
+        out = scatter(out, 0, start, "set")
+        if num > 1 and endpoint:
+            out = scatter(out, -1, stop, "set")
+    out = multiply(out, out_sign)
+    if axis != 0:
+        out = moveaxis(out, 0, axis)
+    return out if dtype is None else _astype(out, dtype)
 
 
 def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
