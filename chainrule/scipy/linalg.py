@@ -652,7 +652,7 @@ def lu(a, permute_l=False, overwrite_a=False, check_finite=True, p_indices=False
     up = PL._triu(f)
     inv = cnp.argsort(perm, axis=-1)
     if p_indices and not permute_l:
-        return inv, low, up
+        return U.astype(inv, np.int32), low, up   # SciPy's dtype for p
     pmat = U.astype(U.equal(S.expand_dims(inv, -1), np.arange(n)), f.dtype)
     if permute_l:
         return cnp.matmul(pmat, low), up

@@ -337,7 +337,10 @@ def softmax(x, axis=None):
       >>> softmax([1000.0, 1000.0])   # [0.5, 0.5]
     """
     x = cnp.asarray(x)
-    return cnp.exp(x - logsumexp(x, axis=axis, keepdims=True))
+    # SciPy's arithmetic (so its values and its NaNs: a +inf entry makes its slice NaN); the
+    # shift cancels, so it carries no derivative
+    e = cnp.exp(x - stop_gradient(cnp.max(x, axis=axis, keepdims=True)))
+    return e / cnp.sum(e, axis=axis, keepdims=True)
 
 
 def log_softmax(x, axis=None):
@@ -353,7 +356,11 @@ def log_softmax(x, axis=None):
       >>> log_softmax([0.0, 1000.0])   # [-1000.0, 0.0]
     """
     x = cnp.asarray(x)
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    # SciPy's arithmetic: shift by the maximum (0 where it is not finite), which cancels
+    m = cnp.max(x, axis=axis, keepdims=True)
+    tmp = x - stop_gradient(cnp.where(cnp.isfinite(m), m, 0))
+    with np.errstate(divide="ignore"):
+        return tmp - cnp.log(cnp.sum(cnp.exp(tmp), axis=axis, keepdims=True))
 
 
 # --- safe x log y forms ---------------------------------------------------------------------
