@@ -81,18 +81,20 @@ def _install():
         self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)
     T.prod = lambda self, axis=None, dtype=None, out=None, keepdims=False, **kw: R.prod(
         self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)
-    T.mean = lambda self, axis=None, dtype=None, out=None, keepdims=False: R.mean(
-        self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-    T.var = lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False: R.var(
-        self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
-    T.std = lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False: R.std(
-        self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    T.mean = lambda self, axis=None, dtype=None, out=None, keepdims=False, **kw: R.mean(
+        self, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)
+    T.var = lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw: R.var(
+        self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kw)
+    T.std = lambda self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw: R.std(
+        self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kw)
     T.max = lambda self, axis=None, out=None, keepdims=False, **kw: R.max(
         self, axis=axis, out=out, keepdims=keepdims, **kw)
     T.min = lambda self, axis=None, out=None, keepdims=False, **kw: R.min(
         self, axis=axis, out=out, keepdims=keepdims, **kw)
-    T.all = lambda self, axis=None, out=None, keepdims=False: R.all(self, axis, out, keepdims)
-    T.any = lambda self, axis=None, out=None, keepdims=False: R.any(self, axis, out, keepdims)
+    T.all = lambda self, axis=None, out=None, keepdims=False, *, where=None: R.all(
+        self, axis, out, keepdims, where=where)
+    T.any = lambda self, axis=None, out=None, keepdims=False, *, where=None: R.any(
+        self, axis, out, keepdims, where=where)
     T.argmax = lambda self, axis=None, out=None, keepdims=False: R.argmax(
         self, axis, out, keepdims=keepdims)
     T.argmin = lambda self, axis=None, out=None, keepdims=False: R.argmin(
