@@ -26,6 +26,12 @@ Contract:
   values as the plain loop's): per-step work that reads only xs and consts runs batched before
   the loop, loop-invariant matrices reach the body contiguous (transposed once where the body
   only uses them transposed), and the ys share one allocation.
+- Named axes: the batching rules of cond_p, scan_p and while_p (trait "named_axes") batch
+  their programs under the enclosing vmap's axis name, so a collective in a body on a loop
+  carry, xs or branch operand reduces over the batch. When no operand is batched but a
+  program holds a collective over a vmap's axis that is newer than the operands' traces, the
+  construct's `find_trace` hands it to that vmap (which batches one operand) rather than
+  leaving the collective to a staged program that runs outside the vmap.
 - Dead code: each construct has a `dce_rule` (read by `compiler.passes.dce`) that drops its
   unused outputs from its programs, with the carries and operands only they needed; a
   construct whose programs have effects is kept even when no output is used.
@@ -53,6 +59,7 @@ from .compiler.passes import dce, live_vars
 from .core import ConcretizationError, Primitive, ShapedArray, Tracer, bind, get_aval
 from .ir.program import Eqn, Literal, Program, Var, eval_program
 from .prims.base import moveaxis0
+from .prims.collective import newest_axis_trace
 from .prims.elementwise import (add_p, eq_p, ge_p, max_p, min_p, ne_p, select_p,
                                 stop_gradient_p)
 from .prims.structural import convert_p, dot_general_p, reduce_or_p, reshape_p
@@ -216,9 +223,11 @@ def _jvp_program(prog: Program, nz: tuple) -> Program:
     return jp
 
 
-def _vmap_program(prog: Program, axes: tuple, size: int) -> Program:
-    """prog batched: inputs with axis 0 (or None: unbatched) -> outputs batched at axis 0."""
-    key = ("vmap", axes, size)
+def _vmap_program(prog: Program, axes: tuple, size: int, axis_name=None) -> Program:
+    """prog batched: inputs with axis 0 (or None: unbatched) -> outputs batched at axis 0.
+    With `axis_name` (the enclosing vmap's), collectives over that name in prog reduce over
+    the batch (an unbatched input is the same for every example)."""
+    key = ("vmap", axes, size, axis_name)
     bp = prog._cache.get(key)
     if bp is None:
         avals = [a if ax is None else ShapedArray((size,) + a.shape, a.dtype)
@@ -226,10 +235,41 @@ def _vmap_program(prog: Program, axes: tuple, size: int) -> Program:
 
         def f(*args):
             return list(vmap(lambda *b: eval_program(prog, b), in_axes=axes,
-                             axis_size=size)(*args))
+                             axis_size=size, axis_name=axis_name)(*args))
 
         bp = prog._cache[key] = _finish(stage_flat(f, avals))
     return bp
+
+
+def _axis_names(prog: Program) -> frozenset:
+    """The axis names of the collectives in prog and in the programs its equations carry."""
+    names = prog._cache.get("axis_names")
+    if names is None:
+        found = set()
+        for e in prog.eqns:
+            if "collective" in e.prim.traits:
+                a = e.params.get("axis_name")
+                found.update(a if isinstance(a, tuple) else (a,))
+            for v in e.params.values():
+                for q in (v if isinstance(v, tuple) else (v,)):
+                    if isinstance(q, Program):
+                        found |= _axis_names(q)
+        names = prog._cache["axis_names"] = frozenset(found)
+    return names
+
+
+def _find_trace_of(*keys):
+    """find_trace for a construct whose programs are the params `keys`: the vmap trace of an
+    axis its programs' collectives name, when that trace is newer than the operands' (no
+    operand is batched along it, yet the collectives must be resolved by that vmap)."""
+    def find_trace(top, params):
+        names = set()
+        for k in keys:
+            v = params[k]
+            for q in (v if isinstance(v, tuple) else (v,)):
+                names |= _axis_names(q)
+        return newest_axis_trace(top, names) if names else top
+    return find_trace
 
 
 def _vjp_split(prog: Program, diff: tuple):
@@ -385,12 +425,12 @@ def _bshape(p, ndim):
     return reshape_p(p, shape=(p.shape[0],) + (1,) * (ndim - 1))
 
 
-def _cond_batch(vals, bdims, *, branches):
+def _cond_batch(vals, bdims, *, branches, axis_name=None):
     index, ops = vals[0], vals[1:]
     size = next(v.shape[b] for v, b in zip(vals, bdims) if b is not None)
     ops = [v if b is None else moveaxis0(v, b) for v, b in zip(ops, bdims[1:])]
     axes = tuple(None if b is None else 0 for b in bdims[1:])
-    bb = tuple(_vmap_program(b, axes, size) for b in branches)
+    bb = tuple(_vmap_program(b, axes, size, axis_name) for b in branches)
     m = len(branches[0].outs)
     if bdims[0] is None:
         return bind(cond_p, index, *ops, branches=bb), [0] * m
@@ -412,6 +452,8 @@ cond_p.abstract_eval = _cond_abstract
 cond_p.jvp = _cond_jvp
 cond_p.reverse = _cond_reverse
 cond_p.batch = _cond_batch
+cond_p.traits = frozenset({"named_axes"})  # the batch rule sees the vmap's axis name
+cond_p.find_trace = _find_trace_of("branches")
 
 
 def _stage_branches(funs, ops_leaves, ops_tree, names, kind):
@@ -750,7 +792,8 @@ def _scan_jvp(primals, tangents, *, body_program, length, reverse, num_consts, n
     return list(carry) + list(ys), t_out
 
 
-def _scan_batch(vals, bdims, *, body_program, length, reverse, num_consts, num_carry):
+def _scan_batch(vals, bdims, *, body_program, length, reverse, num_consts, num_carry,
+                axis_name=None):
     program = body_program
     nc, nk = num_consts, num_carry
     size = next(v.shape[b] for v, b in zip(vals, bdims) if b is not None)
@@ -765,7 +808,7 @@ def _scan_batch(vals, bdims, *, body_program, length, reverse, num_consts, num_c
         else:                                      # xs: batch at 1 (0 is the scanned axis)
             new.append(v if b is None else move_to(v, b, 1, size))
             axes.append(None if b is None else 0)
-    body = _vmap_program(program, tuple(axes), size)
+    body = _vmap_program(program, tuple(axes), size, axis_name)
     out = bind(scan_p, *new, body_program=body, length=length, reverse=reverse, num_consts=nc,
                num_carry=nk)
     return out, [0] * nk + [1] * (len(program.outs) - nk)
@@ -880,6 +923,8 @@ scan_p.abstract_eval = _scan_abstract
 scan_p.jvp = _scan_jvp
 scan_p.reverse = _scan_reverse
 scan_p.batch = _scan_batch
+scan_p.traits = frozenset({"named_axes"})
+scan_p.find_trace = _find_trace_of("body_program")
 
 
 def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = False,
@@ -1046,14 +1091,15 @@ def _while_jvp(primals, tangents, *, cond_program, body_program, cond_nconsts, b
     return out[:nk], [next(it) if nz[nbc + j] else None for j in range(nk)]
 
 
-def _while_batched_programs(cond_program, body_program, ncc, nbc, cc_axes, bc_axes, size):
-    key = ("while_batch", cond_program, cc_axes, bc_axes, size)
+def _while_batched_programs(cond_program, body_program, ncc, nbc, cc_axes, bc_axes, size,
+                            axis_name):
+    key = ("while_batch", cond_program, cc_axes, bc_axes, size, axis_name)
     cached = body_program._cache.get(key)
     if cached is not None:
         return cached
     nk = len(body_program.outs)
-    cb = _vmap_program(cond_program, cc_axes + (0,) * nk, size)
-    bb = _vmap_program(body_program, bc_axes + (0,) * nk, size)
+    cb = _vmap_program(cond_program, cc_axes + (0,) * nk, size, axis_name)
+    bb = _vmap_program(body_program, bc_axes + (0,) * nk, size, axis_name)
 
     def new_cond(*a):
         p = eval_program(cb, a)[0]
@@ -1072,7 +1118,8 @@ def _while_batched_programs(cond_program, body_program, ncc, nbc, cc_axes, bc_ax
     return cached
 
 
-def _while_batch(vals, bdims, *, cond_program, body_program, cond_nconsts, body_nconsts):
+def _while_batch(vals, bdims, *, cond_program, body_program, cond_nconsts, body_nconsts,
+                 axis_name=None):
     ncc, nbc = cond_nconsts, body_nconsts
     size = next(v.shape[b] for v, b in zip(vals, bdims) if b is not None)
     consts = [v if b is None else moveaxis0(v, b)
@@ -1080,7 +1127,7 @@ def _while_batch(vals, bdims, *, cond_program, body_program, cond_nconsts, body_
     axes = tuple(None if b is None else 0 for b in bdims[:ncc + nbc])
     carry = [move_to(v, b, 0, size) for v, b in zip(vals[ncc + nbc:], bdims[ncc + nbc:])]
     c_prog, b_prog = _while_batched_programs(cond_program, body_program, ncc, nbc,
-                                             axes[:ncc], axes[ncc:], size)
+                                             axes[:ncc], axes[ncc:], size, axis_name)
     cc, bc = consts[:ncc], consts[ncc:]
     out = bind(while_p, *cc, *cc, *bc, *carry, cond_program=c_prog, body_program=b_prog,
                cond_nconsts=ncc, body_nconsts=ncc + nbc)
@@ -1206,6 +1253,8 @@ while_p.abstract_eval = _while_abstract
 while_p.jvp = _while_jvp
 while_p.reverse = _while_reverse
 while_p.batch = _while_batch
+while_p.traits = frozenset({"named_axes"})
+while_p.find_trace = _find_trace_of("cond_program", "body_program")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -161,3 +161,279 @@ def test_unbound_axis_name_still_raises():
         cr.psum(np.ones(2), "i")
     with pytest.raises(NameError, match="unbound axis name"):
         cr.jit(lambda x: cr.psum(x, "i"))(np.ones(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# collectives inside control-flow bodies, on the loop carry / xs / branch operands
+
+W = np.array([1.0, 2.0, 3.0])  # weights turning all_gather over a 3-axis into a scalar
+RED = {  # a scalar per example from each collective
+    "psum": lambda v: cr.psum(v, "i"),
+    "pmean": lambda v: cr.pmean(v, "i"),
+    "pmax": lambda v: lax.pmax(v, "i"),
+    "pmin": lambda v: lax.pmin(v, "i"),
+    "all_gather": lambda v: cnp.sum(lax.all_gather(v, "i") * W),
+}
+REF = {  # ... and its value, as every example sees it, for the batch vs (3,)
+    "psum": lambda vs: vs.sum(),
+    "pmean": lambda vs: vs.mean(),
+    "pmax": lambda vs: vs.max(),
+    "pmin": lambda vs: vs.min(),
+    "all_gather": lambda vs: vs @ W,
+}
+NAMES = sorted(RED)
+XS = np.array([[0.3, -1.2, 0.7, 2.0], [1.1, 0.4, -0.6, 0.9], [-0.8, 1.5, 0.2, -0.3]])
+
+
+def _scan_f(name):
+    red = RED[name]
+
+    def body(c, x):
+        c = 0.5 * c + red(c * x) + red(x)
+        return c, c * x
+
+    return lambda xs: lax.scan(body, 1.0, xs)
+
+
+def _scan_ref(name, xs):
+    ref = REF[name]
+    c = np.ones(3)
+    ys = []
+    for t in range(xs.shape[1]):
+        c = 0.5 * c + ref(c * xs[:, t]) + ref(xs[:, t])
+        ys.append(c * xs[:, t])
+    return c, np.stack(ys, 1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scan_carry_and_xs(name):
+    want_c, want_y = _scan_ref(name, XS)
+    f = cr.vmap(_scan_f(name), axis_name="i")
+    for g in (f, cr.jit(f), cr.vmap(cr.jit(_scan_f(name)), axis_name="i")):
+        c, y = g(XS)
+        np.testing.assert_allclose(c, want_c, rtol=1e-12)
+        np.testing.assert_allclose(y, want_y, rtol=1e-12)
+
+
+def test_scan_tester_example():
+    f = lambda xs: lax.scan(lambda c, x: (c + cr.psum(x, "i"), None), 0.0, xs)[0]
+    np.testing.assert_allclose(cr.vmap(f, axis_name="i")(B), np.full(3, B.sum()))
+    np.testing.assert_allclose(cr.jit(cr.vmap(f, axis_name="i"))(B), np.full(3, B.sum()))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_grad_of_vmap_scan(name):
+    loss = lambda xs: cnp.sum(cr.vmap(_scan_f(name), axis_name="i")(xs)[1] ** 2)
+    check_grads(loss, (XS,), order=1)
+    if name == "psum":
+        check_grads(loss, (XS,), order=2)
+    g = cr.grad(loss)(XS)
+    np.testing.assert_allclose(cr.jit(cr.grad(loss))(XS), g, rtol=1e-10)
+
+
+def test_grad_of_vmap_scan_matches_jax():
+    jax = _jax()
+    jnp = jax.numpy
+
+    def jf(xs):
+        def body(c, x):
+            c = 0.5 * c + jax.lax.psum(c * x, "i") + jax.lax.pmean(x, "i")
+            return c, c * x
+        return jnp.sum(jax.vmap(lambda xs: jax.lax.scan(body, 1.0, xs)[1],
+                                axis_name="i")(xs) ** 2)
+
+    def f(xs):
+        def body(c, x):
+            c = 0.5 * c + cr.psum(c * x, "i") + cr.pmean(x, "i")
+            return c, c * x
+        return cnp.sum(cr.vmap(lambda xs: lax.scan(body, 1.0, xs)[1], axis_name="i")(xs) ** 2)
+
+    np.testing.assert_allclose(f(XS), float(jf(XS)), rtol=1e-12)
+    np.testing.assert_allclose(cr.grad(f)(XS), np.asarray(jax.grad(jf)(XS)), rtol=1e-10)
+
+
+def test_vmap_of_grad_of_scan_matches_jax():
+    jax = _jax()
+
+    def make(psum, scan, grad, vmap):
+        def per(a):
+            def body(c, x):
+                return c * x + psum(c, "i"), None
+            return scan(body, a, XS[0])[0]
+        return vmap(grad(per), axis_name="i")
+
+    want = np.asarray(make(jax.lax.psum, jax.lax.scan, jax.grad, jax.vmap)(A))
+    got = make(cr.psum, lax.scan, cr.grad, cr.vmap)
+    np.testing.assert_allclose(got(A), want, rtol=1e-12)
+    np.testing.assert_allclose(cr.jit(got)(A), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fori_loop_carry(name):
+    red = RED[name]
+    a = np.array([0.5, -1.0, 2.0])
+    body = lambda i, c: 0.5 * c + red(c * (i + 1.0))
+
+    want = a.copy()
+    for i in range(3):
+        want = 0.5 * want + REF[name](want * (i + 1.0))
+    f = cr.vmap(lambda a: lax.fori_loop(0, 3, body, a), axis_name="i")
+    np.testing.assert_allclose(f(a), want, rtol=1e-12)
+    np.testing.assert_allclose(cr.jit(f)(a), want, rtol=1e-12)
+    # traced bounds: a while loop
+    g = cr.jit(lambda n, a: cr.vmap(lambda a: lax.fori_loop(0, n, body, a), axis_name="i")(a))
+    np.testing.assert_allclose(g(3, a), want, rtol=1e-12)
+
+
+def test_fori_loop_tester_example():
+    f = cr.vmap(lambda a: lax.fori_loop(0, 2, lambda i, c: cr.psum(c, "i"), a), axis_name="i")
+    np.testing.assert_allclose(f(B[:, 0]), np.full(3, 36.0))
+
+
+def test_grad_of_vmap_fori_loop():
+    f = lambda a: cnp.sum(cr.vmap(lambda a: lax.fori_loop(
+        0, 3, lambda i, c: cnp.sin(c) + cr.pmean(c * c, "i"), a), axis_name="i")(a))
+    check_grads(f, (A,), order=2)
+    jax = _jax()
+    jf = lambda a: jax.numpy.sum(jax.vmap(lambda a: jax.lax.fori_loop(
+        0, 3, lambda i, c: jax.numpy.sin(c) + jax.lax.pmean(c * c, "i"), a), axis_name="i")(a))
+    np.testing.assert_allclose(cr.grad(f)(A), np.asarray(jax.grad(jf)(A)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_while_loop_carry(name):
+    red = RED[name]
+    a = np.array([0.5, -1.0, 2.0])
+    f = cr.vmap(lambda a: lax.while_loop(lambda s: s[0] < 3,
+                                         lambda s: (s[0] + 1, 0.5 * s[1] + red(s[1])),
+                                         (0, a))[1], axis_name="i")
+    want = a.copy()
+    for _ in range(3):
+        want = 0.5 * want + REF[name](want)
+    np.testing.assert_allclose(f(a), want, rtol=1e-12)
+    np.testing.assert_allclose(cr.jit(f)(a), want, rtol=1e-12)
+
+
+def test_while_loop_batched_predicate_matches_jax():
+    # examples stop at different iterations; the frozen ones still count in the psum
+    jax = _jax()
+    a = np.array([0.5, 1.0, 3.0])
+
+    def make(psum, while_loop, vmap):
+        return vmap(lambda a: while_loop(lambda s: s[1] < 4.0,
+                                         lambda s: (s[0] + 1, s[1] + 0.1 * psum(s[1], "i")),
+                                         (0, a)), axis_name="i")
+
+    wn, wv = make(jax.lax.psum, jax.lax.while_loop, jax.vmap)(a)
+    n, v = make(cr.psum, lax.while_loop, cr.vmap)(a)
+    np.testing.assert_array_equal(n, np.asarray(wn))
+    np.testing.assert_allclose(v, np.asarray(wv), rtol=1e-12)
+    n, v = cr.jit(make(cr.psum, lax.while_loop, cr.vmap))(a)
+    np.testing.assert_allclose(v, np.asarray(wv), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_map_body(name):
+    red = RED[name]
+    f = cr.vmap(lambda row: lax.map(lambda v: red(v) + v, row), axis_name="i")
+    want = np.stack([[REF[name](XS[:, t]) + XS[k, t] for t in range(4)] for k in range(3)])
+    np.testing.assert_allclose(f(XS), want, rtol=1e-12)
+    np.testing.assert_allclose(cr.jit(f)(XS), want, rtol=1e-12)
+
+
+def test_map_tester_example():
+    f = cr.vmap(lambda a: lax.map(lambda v: cr.psum(v, "i"), a), axis_name="i")
+    np.testing.assert_allclose(f(B), np.broadcast_to(B.sum(0), (3, 4)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_cond_and_switch_operands(name):
+    red = RED[name]
+    a = np.array([0.5, -1.0, 2.0])
+    for pred in (True, False):
+        f = cr.vmap(lambda a: lax.cond(pred, lambda v: red(v) + v, lambda v: 2 * v, a),
+                    axis_name="i")
+        want = REF[name](a) + a if pred else 2 * a
+        np.testing.assert_allclose(f(a), want, rtol=1e-12)
+        np.testing.assert_allclose(cr.jit(f)(a), want, rtol=1e-12)
+    # a batched predicate: every branch runs over the whole batch, each example picks one
+    f = cr.vmap(lambda a: lax.cond(a > 0, lambda v: red(v) + v, lambda v: 2 * v, a),
+                axis_name="i")
+    want = np.where(a > 0, REF[name](a) + a, 2 * a)
+    np.testing.assert_allclose(f(a), want, rtol=1e-12)
+    np.testing.assert_allclose(cr.jit(f)(a), want, rtol=1e-12)
+    g = cr.vmap(lambda k, a: lax.switch(k, [lambda v: v, lambda v: red(v * v)], a),
+                axis_name="i")
+    k = np.array([1, 0, 1])
+    np.testing.assert_allclose(g(k, a), np.where(k == 1, REF[name](a * a), a), rtol=1e-12)
+
+
+def test_cond_tester_like_and_grad():
+    f = lambda a: cnp.sum(cr.vmap(lambda a: lax.cond(True, lambda v: cr.psum(v * v, "i"),
+                                                     lambda v: v, a), axis_name="i")(a))
+    np.testing.assert_allclose(f(A), 3 * np.sum(A * A))
+    np.testing.assert_allclose(cr.grad(f)(A), 3 * 2 * A)
+    np.testing.assert_allclose(cr.jit(cr.grad(f))(A), 3 * 2 * A)
+    check_grads(f, (A,), order=2)
+
+
+def test_axis_index_in_bodies():
+    a = np.array([0.5, -1.0, 2.0])
+    idx = np.arange(3.0)
+    s = cr.vmap(lambda xs: lax.scan(lambda c, x: (c + x * lax.axis_index("i"), None), 0.0,
+                                    xs)[0], axis_name="i")
+    np.testing.assert_allclose(s(XS), XS.sum(1) * idx)
+    np.testing.assert_allclose(cr.jit(s)(XS), XS.sum(1) * idx)
+    w = cr.vmap(lambda a: lax.while_loop(lambda c: c[0] < lax.axis_index("i"),
+                                         lambda c: (c[0] + 1, c[1] * 2.0), (0, a))[1],
+                axis_name="i")
+    np.testing.assert_allclose(w(a), a * 2.0 ** idx)
+    np.testing.assert_allclose(cr.jit(w)(a), a * 2.0 ** idx)
+    c = cr.vmap(lambda a: lax.cond(True, lambda v: v + lax.axis_index("i"), lambda v: v, a),
+                axis_name="i")
+    np.testing.assert_allclose(cr.jit(c)(a), a + idx)
+    m = cr.vmap(lambda r: lax.map(lambda v: v * lax.axis_index("i"), r), axis_name="i")
+    np.testing.assert_allclose(m(XS), XS * idx[:, None])
+
+
+def test_unbatched_operands_under_jit():
+    # no operand of the loop is batched, yet its body's psum belongs to the vmap
+    def f(c):
+        def per(a):
+            k = lax.scan(lambda k, _: (k + cr.psum(k, "i"), None), c, None, length=2)[0]
+            w = lax.while_loop(lambda s: s[0] < 2, lambda s: (s[0] + 1, cr.psum(s[1], "i")),
+                               (0, c))[1]
+            b = lax.cond(True, lambda v: cr.pmean(v, "i") + lax.pmax(v, "i"), lambda v: v, c)
+            return a + k + w + b
+        return cr.vmap(per, axis_name="i")(np.zeros(3))
+
+    want = np.full(3, 16 * 1.5 + 9 * 1.5 + 2 * 1.5)
+    np.testing.assert_allclose(f(1.5), want)
+    np.testing.assert_allclose(cr.jit(f)(1.5), want)
+    np.testing.assert_allclose(cr.grad(lambda c: cnp.sum(f(c)))(1.5), 3 * (16 + 9 + 2))
+    np.testing.assert_allclose(cr.jit(cr.grad(lambda c: cnp.sum(f(c))))(1.5), 3 * (16 + 9 + 2))
+
+
+def test_nested_vmaps_two_axis_names_in_scan():
+    X = np.arange(24.0).reshape(2, 3, 4) / 10.0
+
+    def per(xs):
+        def body(c, x):
+            c = c + cr.psum(x, "i") * cr.pmean(c, "j") + cr.psum(x, ("i", "j"))
+            return c, lax.pmax(c, "j")
+        return lax.scan(body, 1.0, xs)
+
+    f = cr.vmap(cr.vmap(per, axis_name="j"), axis_name="i")
+    c = np.ones((2, 3))
+    ys = []
+    for t in range(4):
+        x = X[:, :, t]
+        c = c + x.sum(0, keepdims=True) * c.mean(1, keepdims=True) + x.sum()
+        ys.append(np.broadcast_to(c.max(1, keepdims=True), (2, 3)))
+    want_y = np.stack(ys, -1)
+    for g in (f, cr.jit(f)):
+        gc, gy = g(X)
+        np.testing.assert_allclose(gc, c, rtol=1e-12)
+        np.testing.assert_allclose(gy, want_y, rtol=1e-12)
+    loss = lambda X: cnp.sum(f(X)[0] ** 2)
+    check_grads(loss, (X,), order=1)

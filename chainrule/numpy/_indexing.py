@@ -83,16 +83,52 @@ def normalize_index(shape, key):
                 raise IndexError(f"boolean index did not match indexed array along axis "
                                  f"{pos}; size of axis is {want} but size of corresponding "
                                  f"boolean axis is {mask.shape}")
-            if mask.ndim == 0:
-                out.append(None)
-                out.append(np.nonzero(np.atleast_1d(mask))[0])
-            else:
-                out.extend(np.nonzero(mask))
+            out.extend(np.nonzero(mask))   # 0-d masks were expanded by _scalar_bools
             pos += mask.ndim
         else:
             out.append(item)
             pos += consumed[i]
     return encode_index(out)
+
+
+def _is_scalar_bool(k):
+    return isinstance(k, (bool, np.bool_)) or (isinstance(k, np.ndarray) and k.ndim == 0
+                                               and k.dtype == np.bool_)
+
+
+def _scalar_bools(shape, key):
+    """(shape, key) for an index with scalar booleans rewritten as NumPy reads them: each one
+    is a new axis of length 1 (inserted into `shape`, the returned shape), indexed by the
+    integer array [0] (True) or [] (False), an advanced index broadcast with the others.
+    The shape is None when the key has no scalar boolean."""
+    key = key if isinstance(key, tuple) else (key,)
+    if not any(_is_scalar_bool(k) for k in key):
+        return None, key
+    consumed = []
+    for k in key:
+        if k is None or k is Ellipsis or _is_scalar_bool(k):
+            consumed.append(0)
+        elif isinstance(k, (list, np.ndarray, Tracer)):
+            dt = k.dtype if isinstance(k, (np.ndarray, Tracer)) else np.asarray(k).dtype
+            consumed.append(np.ndim(k) if dt == np.bool_ else 1)
+        else:
+            consumed.append(1)
+    total = sum(consumed)
+    if total > len(shape):
+        return None, key   # normalize_index raises "too many indices"
+    new_shape, new_key, pos = [], [], 0
+    for k, c in zip(key, consumed):
+        if k is Ellipsis:
+            c = len(shape) - total
+        if _is_scalar_bool(k):
+            new_shape.append(1)
+            new_key.append(np.zeros(1 if k else 0, np.intp))
+            continue
+        new_shape.extend(shape[pos:pos + c])
+        new_key.append(k)
+        pos += c
+    new_shape.extend(shape[pos:])
+    return tuple(new_shape), tuple(new_key)
 
 
 def _static_int(v):
@@ -108,6 +144,9 @@ def getitem(x, key):
     if type(x) in (list, tuple):
         x = np.asarray(x)
     shape = x.shape if hasattr(x, "shape") else np.shape(x)
+    expanded, key = _scalar_bools(shape, key)
+    if expanded is not None:
+        x, shape = bind(P.reshape_p, x, shape=expanded), expanded
     enc, arrays = normalize_index(shape, key)
     out = bind(P.getitem_p, x, *arrays, idx=enc)
     if not arrays and isinstance(out, Tracer) and isinstance(x, Tracer):
@@ -117,6 +156,10 @@ def getitem(x, key):
 
 def scatter(x, key, y, mode):
     shape = x.shape if hasattr(x, "shape") else np.shape(x)
+    expanded, key = _scalar_bools(shape, key)
+    if expanded is not None:
+        out = scatter(bind(P.reshape_p, x, shape=expanded), key, y, mode)
+        return bind(P.reshape_p, out, shape=tuple(shape))
     enc, arrays = normalize_index(shape, key)
     if not isinstance(y, Tracer):
         y = np.asarray(y)

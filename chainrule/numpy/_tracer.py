@@ -124,7 +124,13 @@ def _install():
         "_manip", "trace", self, offset, axis1, axis2, dtype, out)
     T.take = lambda self, indices, axis=None, out=None, mode=None: _call(
         "_manip", "take", self, indices, axis, out, mode)
-    T.sort = lambda self, axis=-1, **kw: _call("_manip", "sort", self, axis, **kw)
+    T.sort = _sort_inplace
+    T.partition = _partition_inplace
+    T.fill = _fill_inplace
+    T.put = _put_inplace
+    T.resize = _resize_inplace
+    for name, alternative in _UNSUPPORTED_INPLACE.items():
+        setattr(T, name, property(_unsupported(name, alternative)))
     T.argsort = lambda self, axis=-1, **kw: _call("_manip", "argsort", self, axis, **kw)
     T.nonzero = lambda self: I.nonzero(self)
     T.item = _item
@@ -191,6 +197,88 @@ def _ufunc_target(ufunc):
     if getattr(special, name, None) is ufunc:
         return getattr(importlib.import_module("chainrule.scipy.special"), name, None)
     return None
+
+
+def _rebind(self, method, new, alternative):
+    """An in-place ndarray method, functionalized as x[idx] = value is: self becomes `new`."""
+    if getattr(self, "_base", None) is not None:
+        raise TypeError(
+            f"x.{method}(...) where x is a view of another traced array (made by basic "
+            "slicing, reshape, transpose, ...): the change could not reach the array it views, "
+            "so it is refused rather than silently lost. Call it on the base array, take a "
+            f"copy first (x = x.copy()), or use the functional form: {alternative}.")
+    if not isinstance(new, Tracer):
+        raise TypeError(f"x.{method}(...) could not be recorded on the traced array x; use "
+                        f"the functional form: {alternative}")
+    self._become(new)
+
+
+def _sort_inplace(self, axis=-1, kind=None, order=None, *, stable=None):
+    """x.sort(): sorts x in place (returns None), as ndarray.sort."""
+    new = _call("_manip", "sort", self, axis, kind, order, stable=stable)
+    _rebind(self, "sort", new, "x = chainrule.numpy.sort(x, axis)")
+
+
+def _partition_inplace(self, kth, axis=-1, kind="introselect", order=None):
+    """x.partition(kth): partitions x in place (returns None), as ndarray.partition."""
+    new = _call("_stats", "partition", self, kth, axis, kind, order)
+    _rebind(self, "partition", new, "x = chainrule.numpy.partition(x, kth, axis)")
+
+
+def _fill_inplace(self, value):
+    """x.fill(value): every element of x set to value, in place (returns None)."""
+    _rebind(self, "fill", I.scatter(self, Ellipsis, value, "set"),
+            "x = chainrule.numpy.full_like(x, value)")
+
+
+def _put_inplace(self, indices, values, mode="raise"):
+    """x.put(indices, values): x.flat[indices] = values in place (values repeated to the
+    number of indices; mode 'raise', 'wrap' or 'clip'), as ndarray.put."""
+    alternative = "x = x.ravel().at[indices].set(values).reshape(x.shape)"
+    if mode not in ("raise", "wrap", "clip"):
+        raise ValueError(f"put: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    ind, vals = S.ravel(U._arr(indices)), S.ravel(U._arr(values))
+    n, size = ind.shape[0], self.size
+    if n == 0 or vals.shape[0] == 0:
+        return
+    if mode == "wrap":
+        ind = U.remainder(ind, size)
+    elif mode == "clip":
+        ind = U.clip(ind, 0, size - 1)
+    if vals.shape[0] != n:
+        vals = I.getitem(vals, np.arange(n) % vals.shape[0])
+    new = S.reshape(I.scatter(S.ravel(self), ind, vals, "set"), self.shape)
+    _rebind(self, "put", new, alternative)
+
+
+def _resize_inplace(self, *new_shape, refcheck=True):
+    """x.resize(shape): x becomes the given shape in place, its flattened values kept and
+    padded with zeros (returns None), as ndarray.resize."""
+    if len(new_shape) == 1 and not isinstance(new_shape[0], (int, np.integer)):
+        new_shape = new_shape[0]
+    new_shape = tuple(int(d) for d in np.atleast_1d(new_shape)) if new_shape != () else ()
+    n, flat = int(np.prod(new_shape, dtype=np.int64)), S.ravel(self)
+    if n <= self.size:
+        flat = I.getitem(flat, slice(0, n))
+    else:
+        flat = P.concatenate_p(flat, np.zeros(n - self.size, self.dtype), axis=0)
+    _rebind(self, "resize", S.reshape(flat, new_shape),
+            "x = chainrule.numpy.resize(x, shape) (which repeats x rather than padding "
+            "with zeros)")
+
+
+_UNSUPPORTED_INPLACE = {
+    "itemset": "x[idx] = value, or x.at[idx].set(value) (ndarray.itemset was removed in "
+               "NumPy 2)",
+    "setfield": "x.at[...].set(value) (traced arrays have no fields)",
+    "byteswap": "nothing: a traced array's byte order is not observable",
+}
+
+
+def _unsupported(name, alternative):
+    def get(self):
+        raise AttributeError(f"x.{name} is not supported on traced arrays; use {alternative}")
+    return get
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):

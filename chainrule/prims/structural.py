@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..core import Primitive, ShapedArray, bind
+from ..core import Primitive, ShapedArray, Tracer, bind
 from .base import fit, moveaxis0
 from .elementwise import conj_p
 
@@ -550,32 +550,164 @@ def _scatter_aval(x, y, *arrays, idx, mode):
     return ShapedArray(x.shape, x.dtype)
 
 
+# Repeated indices: an update element j writes x's element pos(j); several j may share one
+# pos. set keeps the last write (NumPy's x[I] = v), add sums, multiply multiplies every
+# factor, min/max take the extremum over x and every update. The rules below are exact for
+# repeats; the extra work they need is skipped when concrete index arrays show no repeats.
+
+
+def _index_axes(idx, ndim):
+    """{array argument number: the axis of x it indexes} for an encoded index."""
+    n_consumed = sum(1 for e in idx if e is not None and e is not Ellipsis)
+    axes, pos = {}, 0
+    for e in idx:
+        if e is Ellipsis:
+            pos += ndim - n_consumed
+        elif e is not None:
+            if type(e) is tuple and e[0] == "a":
+                axes[e[1]] = pos
+            pos += 1
+    return axes
+
+
+def _may_repeat(x_shape, arrays, idx) -> bool:
+    """False when the index certainly writes each element of x at most once: no index arrays,
+    or concrete ones whose combinations are all distinct. Traced index arrays may repeat."""
+    if not arrays:
+        return False
+    if any(isinstance(a, Tracer) for a in arrays):
+        return True
+    axes = _index_axes(idx, len(x_shape))
+    if len(arrays) == 1:
+        flat, dim = np.ravel(arrays[0]), x_shape[axes[0]]
+        if flat.size > 1 and dim and flat.min() < 0:
+            flat = flat % dim
+    else:
+        arrs = np.broadcast_arrays(*(np.asarray(a, np.intp) for a in arrays))
+        dims = tuple(x_shape[axes[j]] for j in range(len(arrays)))
+        dim = math.prod(dims)
+        flat = (np.ravel_multi_index(tuple(arrs), dims, mode="wrap").ravel()
+                if arrs[0].size > 1 and dim else arrs[0].ravel())
+    if flat.size <= 1 or not dim:
+        return False
+    if dim <= 4 * flat.size:
+        return bool(np.bincount(flat, minlength=dim).max() > 1)
+    flat = np.sort(flat)
+    return bool((flat[1:] == flat[:-1]).any())
+
+
+def _result_shape(x, arrays, idx):
+    return _getitem_aval(x, *arrays, idx=idx).shape
+
+
+def _to_result(y, shape):
+    """The updates y broadcast to the shape x[idx] has."""
+    ys = tuple(np.shape(y))
+    if ys == tuple(shape):
+        return y
+    if len(ys) > len(shape):   # NumPy accepts extra leading 1s on the values
+        y = reshape_p(y, shape=ys[len(ys) - len(shape):])
+    return broadcast_to_p(y, shape=tuple(shape))
+
+
+def _slice1(v, start, stop):
+    return getitem_p(v, idx=(("s", start, stop, None),))
+
+
+def _flip1(v):
+    return getitem_p(v, idx=(("s", None, None, -1),))
+
+
+def _segment_exclusive_cumprod(v, g, steps):
+    """For sorted group ids g, the product of the members of v's group that come before each
+    element (1 for a group's first): a segmented scan by doubling, with primitives only."""
+    from .elementwise import eq_p, select_p
+    n, d = v.shape[0], 1
+    while d < steps:
+        same = eq_p(_slice1(g, d, None), _slice1(g, None, n - d))
+        tail = _slice1(v, d, None)
+        v = concatenate_p(_slice1(v, None, d),
+                          select_p(same, tail * _slice1(v, None, n - d), tail), axis=0)
+        d *= 2
+    same = eq_p(_slice1(g, 1, None), _slice1(g, None, n - 1))
+    one = np.ones(1, v.dtype)
+    return concatenate_p(one, select_p(same, _slice1(v, None, n - 1), one), axis=0)
+
+
+def _others_product(x, y, arrays, idx):
+    """For each update element (shape of x[idx]), the product of the other update factors
+    that multiply the same element of x (1 where the element is written once)."""
+    res = _result_shape(x, arrays, idx)
+    n = math.prod(res)
+    yf = reshape_p(_to_result(y, res), shape=(n,))
+    if n <= 1:
+        return np.ones(res, yf.dtype)
+    ids = np.arange(math.prod(np.shape(x)), dtype=np.intp).reshape(np.shape(x))
+    pos = reshape_p(getitem_p(ids, *arrays, idx=idx), shape=(n,))
+    order = argsort_p(pos, axis=0, descending=False)
+    g = getitem_p(pos, order, idx=(("a", 0),))
+    ys = getitem_p(yf, order, idx=(("a", 0),))
+    steps = n
+    if not isinstance(g, Tracer):   # concrete groups: scan only as far as the largest group
+        starts = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1], [True])))
+        steps = int(np.diff(starts).max())
+    left = _segment_exclusive_cumprod(ys, g, steps)
+    right = _flip1(_segment_exclusive_cumprod(_flip1(ys), _flip1(g), steps))
+    inv = argsort_p(order, axis=0, descending=False)
+    return reshape_p(getitem_p(left * right, inv, idx=(("a", 0),)), shape=res)
+
+
+def _last_writes(x, arrays, idx):
+    """Boolean, shape of x[idx]: True for the update elements that a set keeps (the last
+    write to each element of x, as the set itself chooses)."""
+    from .elementwise import eq_p
+    res = _result_shape(x, arrays, idx)
+    ids = np.arange(math.prod(res), dtype=np.intp).reshape(res)
+    kept = scatter_p(np.full(np.shape(x), -1, np.intp), ids, *arrays, idx=idx, mode="set")
+    return eq_p(getitem_p(kept, *arrays, idx=idx), ids)
+
+
+def _chooser_weights(ans, x, y, arrays, idx, dtype):
+    """min/max updates: (in x, in the updates, count) where the first two mark the entries
+    equal to the result and count is how many share each element's result (ties share the
+    derivative equally, as in the min/max reductions)."""
+    from .elementwise import eq_p
+    in_x = convert_p(eq_p(x, ans), dtype=dtype)
+    in_y = convert_p(eq_p(y, getitem_p(ans, *arrays, idx=idx)), dtype=dtype)
+    count = in_x + scatter_p(np.zeros(np.shape(x), dtype), in_y, *arrays, idx=idx, mode="add")
+    # a NaN result matches nothing: count 0, and every weight is 0 there
+    count = count + convert_p(eq_p(count, 0), dtype=dtype)
+    return in_x, in_y, count
+
+
 def _scatter_jvp(primals, tangents, *, idx, mode):
     x, y, *arrays = primals
     tx, ty = tangents[0], tangents[1]
     out = scatter_p(x, y, *arrays, idx=idx, mode=mode)
     if (tx is None and ty is None) or out.dtype.kind not in "fc":
         return out, None
-    zx = np.zeros(np.shape(x), out.dtype) if tx is None else tx
-    zy = np.zeros(np.shape(y), out.dtype) if ty is None else ty
-    if mode == "set":
-        t = scatter_p(zx, zy, *arrays, idx=idx, mode="set")
-    elif mode == "add":
-        t = scatter_p(zx, zy, *arrays, idx=idx, mode="add")
-    elif mode == "multiply":
-        # out = x * y at idx (no duplicate indices): t = tx * y + x * ty at idx
-        t = scatter_p(zx, y, *arrays, idx=idx, mode="multiply")
+    dt = out.dtype
+    if mode in ("set", "add"):
+        # a set of the tangents keeps the same (last) writes as the set of the values
+        zx = np.zeros(np.shape(x), dt) if tx is None else tx
+        zy = np.zeros(np.shape(y), dt) if ty is None else ty
+        return out, scatter_p(zx, zy, *arrays, idx=idx, mode=mode)
+    if mode == "multiply":
+        # out = x * prod(y_j) at each element: t = tx * prod(y_j) + x * sum_j ty_j * others_j
+        t = None if tx is None else scatter_p(tx, y, *arrays, idx=idx, mode="multiply")
         if ty is not None:
-            xi = getitem_p(x, *arrays, idx=idx)
-            t = t + scatter_p(np.zeros(np.shape(x), out.dtype), xi * zy, *arrays, idx=idx,
-                              mode="add")
-    else:
-        from .elementwise import eq_p, select_p
-        from_x = eq_p(out, x)
-        t_y_placed = scatter_p(np.zeros(np.shape(x), out.dtype), zy, *arrays, idx=idx,
-                               mode="set")
-        t = select_p(from_x, zx, t_y_placed)
-    return out, t
+            w = getitem_p(x, *arrays, idx=idx) * ty
+            if _may_repeat(np.shape(x), arrays, idx):
+                w = w * _others_product(x, y, arrays, idx)
+            ty_part = scatter_p(np.zeros(np.shape(x), dt), w, *arrays, idx=idx, mode="add")
+            t = ty_part if t is None else t + ty_part
+        return out, t
+    in_x, in_y, count = _chooser_weights(out, x, y, arrays, idx, dt)
+    t = None if tx is None else tx * in_x
+    if ty is not None:
+        ty_part = scatter_p(np.zeros(np.shape(x), dt), ty * in_y, *arrays, idx=idx, mode="add")
+        t = ty_part if t is None else t + ty_part
+    return out, t / count
 
 
 def _scatter_vjp(i, ct, ans, x, y, *arrays, idx, mode):
@@ -584,18 +716,24 @@ def _scatter_vjp(i, ct, ans, x, y, *arrays, idx, mode):
     if mode == "set":
         if i == 0:
             return scatter_p(ct, 0.0, *arrays, idx=idx, mode="set")
-        return getitem_p(ct, *arrays, idx=idx)
+        g = getitem_p(ct, *arrays, idx=idx)
+        if _may_repeat(np.shape(x), arrays, idx):
+            from .elementwise import select_p
+            g = select_p(_last_writes(x, arrays, idx), g, 0.0)
+        return g
     if mode == "add":
         return ct if i == 0 else getitem_p(ct, *arrays, idx=idx)
     if mode == "multiply":
         if i == 0:
             return scatter_p(ct, _conj_c(y), *arrays, idx=idx, mode="multiply")
-        return getitem_p(ct * _conj_c(x), *arrays, idx=idx)
-    from .elementwise import eq_p, select_p
+        g = getitem_p(ct * _conj_c(x), *arrays, idx=idx)
+        if _may_repeat(np.shape(x), arrays, idx):
+            g = g * _conj_c(_others_product(x, y, arrays, idx))
+        return g
+    in_x, in_y, count = _chooser_weights(ans, x, y, arrays, idx, ct.dtype)
     if i == 0:
-        return select_p(eq_p(ans, x), ct, 0.0)
-    taken = getitem_p(ans, *arrays, idx=idx)
-    return select_p(eq_p(taken, y), getitem_p(ct, *arrays, idx=idx), 0.0)
+        return ct * in_x / count
+    return getitem_p(ct / count, *arrays, idx=idx) * in_y
 
 
 scatter_p = _prim("scatter", _scatter, _scatter_aval, jvp=_scatter_jvp,

@@ -96,7 +96,12 @@ class BatchTrace(Trace):
                 out, bd = prim.collective_batch(vals, bdims, self.size, self.axis_name, **params)
                 return self.wrap(prim, out, bd)
         if not batched:
-            return bind(prim, *vals, **params)
+            if prim.find_trace is None or not vals or "named_axes" not in prim.traits:
+                return bind(prim, *vals, **params)
+            # routed here by prim.find_trace (core.bind): the programs it carries hold
+            # collectives over this axis, so its rule must run under this vmap's axis name
+            vals[-1] = move_to(vals[-1], None, 0, self.size)
+            bdims[-1] = 0
         rule = prim.batch
         if rule is None and prim.inline is not None:
             return prim.inline(*args, **params)
