@@ -4,12 +4,14 @@ switch, while_loop, fori_loop, scan, map, select), the named-axis collectives us
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
 from .core import Tracer, bind
 from . import tree_util as tu
 from .prims.collective import psum_p, pmean_p, pmax_p, pmin_p, all_gather_p, axis_index
+from .prims.structural import reshape_p, transpose_p
 from .transforms.custom import stop_gradient
 from .lax_control import cond, switch, while_loop, fori_loop, scan, map, select  # noqa: A004
 
@@ -47,9 +49,59 @@ def pmin(x, axis_name):
     return _tree(pmin_p, x, axis_name)
 
 
-def all_gather(x, axis_name):
-    """Every example's x stacked along a new leading axis, seen by every example."""
-    return _tree(all_gather_p, x, axis_name)
+def all_gather(x, axis_name, *, axis: int = 0, tiled: bool = False):
+    """Every example's x, gathered over the named vmap axis and seen by every example.
+
+    Args:
+      x: an array (or pytree of arrays).
+      axis_name: the vmap axis name, or a tuple of names (gathered as one axis of their
+        sizes' product, the last name varying fastest).
+      axis: where the gathered examples go in the result (negative counts from the end).
+      tiled: False: stack them along a new axis `axis` (size n); True: concatenate them
+        along x's existing axis `axis` (its size times n).
+    Returns:
+      x's shape with a new axis of size n at `axis`, or (tiled) with axis `axis` n times
+      longer.
+
+    Example:
+      >>> vmap(lambda v: all_gather(v, "i", axis=1), axis_name="i")(np.ones((4, 2))).shape
+      (4, 2, 4)
+    """
+    names = axis_name if isinstance(axis_name, tuple) else (axis_name,)
+
+    def one(v):
+        shape = tuple(np.shape(v))
+        nd = len(shape)
+        try:
+            ax = operator.index(axis)
+        except TypeError:
+            raise TypeError(f"all_gather: axis must be an integer, got "
+                            f"{type(axis).__name__}") from None
+        rank = nd if tiled else nd + 1
+        if not -rank <= ax < rank:
+            what = "an axis of x" if tiled else "a position in the result"
+            raise ValueError(f"all_gather: axis {axis} is out of range: it must be {what}, "
+                             f"between {-rank} and {rank - 1} for x of shape {shape}"
+                             + (" (tiled=True needs x to have an axis)" if tiled and not nd
+                                else ""))
+        ax %= rank
+        g = v
+        for name in reversed(names):
+            g = bind(all_gather_p, g, axis_name=name)
+        lead = tuple(np.shape(g))[:len(names)]
+        n = int(np.prod(lead))
+        if len(names) != 1:
+            g = reshape_p(g, shape=(n,) + shape)
+        # g: (n, *shape); move the gathered axis to its place
+        perm = list(range(1, nd + 1))
+        perm.insert(ax, 0)
+        if perm != list(range(nd + 1)):
+            g = transpose_p(g, perm=tuple(perm))
+        if tiled:
+            g = reshape_p(g, shape=shape[:ax] + (n * shape[ax],) + shape[ax + 1:])
+        return g
+
+    return tu.tree_map(one, x)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -62,7 +62,8 @@ from .prims.base import moveaxis0
 from .prims.collective import newest_axis_trace
 from .prims.elementwise import (add_p, eq_p, ge_p, max_p, min_p, ne_p, select_p,
                                 stop_gradient_p)
-from .prims.structural import convert_p, dot_general_p, reduce_or_p, reshape_p
+from .prims.structural import (concatenate_p, convert_p, dot_general_p, reduce_or_p,
+                                reshape_p)
 from .transforms.api import jvp, vjp, vmap
 from .transforms.batching import move_to
 from .transforms.staging import _finish, _split_known, stage_flat
@@ -1028,14 +1029,58 @@ def _carry_mismatch(kind, tree, in_avals, out_avals):
     return None
 
 
-def map(f: Callable, xs):
+def map(f: Callable, xs, *, batch_size: int | None = None):
     """Apply f to every slice of xs along its leading axis and stack the results (a scan).
+
+    Args:
+      f: a function of one slice (pytree) of xs.
+      xs: a pytree of arrays sharing a leading axis.
+      batch_size: as JAX's: when given, the scan runs over chunks of `batch_size` slices,
+        applying ``vmap(f)`` to each chunk; a remainder of fewer slices gets one more
+        ``vmap(f)``, concatenated at the end. 0 means one ``vmap(f)`` over all of xs.
+    Returns:
+      f's outputs stacked along a new leading axis.
 
     Example:
       >>> map(lambda x: x * 2.0, np.arange(3.0))   # [0., 2., 4.]
+      >>> map(lambda x: x * 2.0, np.arange(5.0), batch_size=2)   # two chunks, one left over
     """
-    _, ys = scan(lambda _, x: ((), f(x)), (), xs)
-    return ys
+    if batch_size is None:
+        _, ys = scan(lambda _, x: ((), f(x)), (), xs)
+        return ys
+    try:
+        batch_size = operator.index(batch_size)
+    except TypeError:
+        raise TypeError(f"map: batch_size must be an integer, got "
+                        f"{type(batch_size).__name__}") from None
+    if batch_size < 0:
+        raise ValueError(f"map: batch_size must be non-negative, got {batch_size}")
+    leaves, tree = tu.tree_flatten(xs)
+    leaves = [_as_leaf(x) for x in leaves]
+    if not leaves:
+        return map(f, xs)
+    for x in leaves:
+        if not tuple(x.shape):
+            raise ValueError(f"map got a value with no leading axis to map over: an array of "
+                             f"shape {tuple(x.shape)} in xs")
+    n = int(leaves[0].shape[0])
+    if any(int(x.shape[0]) != n for x in leaves):
+        raise ValueError(f"map got values with different leading axis sizes: "
+                         f"{', '.join(str(int(x.shape[0])) for x in leaves)}")
+    nb, rem = divmod(n, batch_size) if batch_size else (0, n)
+    vf = vmap(f)
+    parts = []
+    if nb:
+        chunks = [reshape_p(x[:nb * batch_size], shape=(nb, batch_size) + tuple(x.shape[1:]))
+                  for x in leaves]
+        _, ys = scan(lambda _, x: ((), vf(x)), (), tu.tree_unflatten(tree, chunks))
+        parts.append(tu.tree_map(
+            lambda y: reshape_p(y, shape=(nb * batch_size,) + tuple(y.shape[2:])), ys))
+    if rem:
+        parts.append(vf(tu.tree_unflatten(tree, [x[nb * batch_size:] for x in leaves])))
+    if len(parts) == 1:
+        return parts[0]
+    return tu.tree_map(lambda a, b: concatenate_p(a, b, axis=0), *parts)
 
 
 # ---------------------------------------------------------------------------------------------

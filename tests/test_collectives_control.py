@@ -437,3 +437,110 @@ def test_nested_vmaps_two_axis_names_in_scan():
         np.testing.assert_allclose(gy, want_y, rtol=1e-12)
     loss = lambda X: cnp.sum(f(X)[0] ** 2)
     check_grads(loss, (X,), order=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# all_gather(axis=, tiled=), axis_index of several names, lax.map(batch_size=)
+
+X3 = np.arange(24.0).reshape(2, 3, 4)
+
+
+def _gather_ref(xs, axis, tiled):
+    """What every example sees, from the batch xs (examples along axis 0)."""
+    if tiled:
+        return np.concatenate(list(xs), axis=axis)
+    return np.stack(list(xs), axis=axis)
+
+
+@pytest.mark.parametrize("axis,tiled", [(0, False), (1, False), (2, False), (-1, False),
+                                        (-3, False), (0, True), (1, True), (-1, True)])
+def test_all_gather_axis_tiled(axis, tiled):
+    f = cr.vmap(lambda v: lax.all_gather(v, "i", axis=axis, tiled=tiled), axis_name="i")
+    want = np.broadcast_to(_gather_ref(X3, axis, tiled), (2,) + _gather_ref(X3, axis,
+                                                                             tiled).shape)
+    np.testing.assert_array_equal(f(X3), want)
+    np.testing.assert_array_equal(cr.jit(f)(X3), want)
+    w = np.arange(want[0].size, dtype=float).reshape(want[0].shape)
+    check_grads(lambda X: cnp.sum(f(X) ** 2 * w), (X3,), order=1)
+
+
+def test_all_gather_axis_tiled_matches_jax():
+    jax = _jax()
+    for axis, tiled in [(1, False), (-1, True), (1, True)]:
+        mine = cr.vmap(lambda v: lax.all_gather(v, "i", axis=axis, tiled=tiled), axis_name="i")
+        theirs = jax.vmap(lambda v: jax.lax.all_gather(v, "i", axis=axis, tiled=tiled),
+                          axis_name="i")
+        want = np.asarray(theirs(X3))
+        np.testing.assert_array_equal(mine(X3), want)
+        w = np.linspace(-1.0, 1.0, want.size).reshape(want.shape)
+        np.testing.assert_allclose(cr.grad(lambda X: cnp.sum(mine(X) ** 2 * w))(X3),
+                                   np.asarray(jax.grad(lambda X: (theirs(X) ** 2 * w).sum())(X3)),
+                                   rtol=1e-12)
+
+
+def test_all_gather_bad_axis():
+    with pytest.raises(ValueError, match="out of range"):
+        cr.vmap(lambda v: lax.all_gather(v, "i", axis=3), axis_name="i")(X3)
+    with pytest.raises(ValueError, match="out of range"):
+        cr.vmap(lambda v: lax.all_gather(v, "i", axis=2, tiled=True), axis_name="i")(X3)
+    with pytest.raises(ValueError, match="tiled=True needs"):
+        cr.vmap(lambda v: lax.all_gather(v, "i", tiled=True), axis_name="i")(np.ones(3))
+
+
+def test_all_gather_and_axis_index_of_two_names():
+    X = np.arange(6.0).reshape(2, 3)
+    f = cr.vmap(cr.vmap(lambda v: (lax.all_gather(v, ("i", "j")), lax.axis_index(("i", "j"))),
+                        axis_name="j"), axis_name="i")
+    g, k = f(X)
+    np.testing.assert_array_equal(g, np.broadcast_to(X.reshape(6), (2, 3, 6)))
+    np.testing.assert_array_equal(k, np.arange(6).reshape(2, 3))
+    g, k = cr.jit(f)(X)
+    np.testing.assert_array_equal(g, np.broadcast_to(X.reshape(6), (2, 3, 6)))
+    np.testing.assert_array_equal(k, np.arange(6).reshape(2, 3))
+
+
+@pytest.mark.parametrize("batch_size", [0, 1, 3, 4, 10, 12])
+def test_map_batch_size(batch_size):
+    xs = {"a": np.arange(30.0).reshape(10, 3), "b": np.linspace(0, 1, 10)}
+    f = lambda d: (cnp.sum(cnp.sin(d["a"])) * d["b"], d["a"] * 2)
+    want0 = np.array([np.sin(xs["a"][k]).sum() * xs["b"][k] for k in range(10)])
+    for g in (lambda xs: lax.map(f, xs, batch_size=batch_size),
+              cr.jit(lambda xs: lax.map(f, xs, batch_size=batch_size))):
+        y0, y1 = g(xs)
+        np.testing.assert_allclose(y0, want0, rtol=1e-12)
+        np.testing.assert_array_equal(y1, xs["a"] * 2)
+    loss = lambda a: cnp.sum(lax.map(f, {"a": a, "b": xs["b"]}, batch_size=batch_size)[0])
+    np.testing.assert_allclose(cr.grad(loss)(xs["a"]), np.cos(xs["a"]) * xs["b"][:, None],
+                               rtol=1e-12)
+    check_grads(loss, (xs["a"],), order=1)
+
+
+def test_map_batch_size_runs_chunks_under_vmap():
+    seen = []
+
+    def f(x):
+        seen.append(tuple(x.shape))
+        return x + 1
+
+    ys = lax.map(f, np.ones((10, 3, 4)), batch_size=3)
+    np.testing.assert_array_equal(ys, np.full((10, 3, 4), 2.0))
+    assert seen == [(3, 4), (3, 4)]   # once staged for the chunks, once for the remainder
+
+
+def test_map_batch_size_matches_jax_and_collectives():
+    jax = _jax()
+    x = np.arange(21.0).reshape(7, 3)
+    np.testing.assert_allclose(lax.map(lambda v: cnp.cumsum(v) * v, x, batch_size=2),
+                               np.asarray(jax.lax.map(lambda v: jax.numpy.cumsum(v) * v, x,
+                                                      batch_size=2)))
+    f = cr.vmap(lambda r: lax.map(lambda v: cr.psum(v, "i") - v, r, batch_size=3),
+                axis_name="i")
+    R = np.arange(21.0).reshape(3, 7)
+    np.testing.assert_allclose(f(R), R.sum(0) - R)
+
+
+def test_map_batch_size_errors():
+    with pytest.raises(ValueError, match="non-negative"):
+        lax.map(lambda v: v, np.ones(3), batch_size=-1)
+    with pytest.raises(TypeError, match="integer"):
+        lax.map(lambda v: v, np.ones(3), batch_size=1.5)

@@ -141,7 +141,18 @@ all_gather_p.find_trace = _find_trace
 
 
 def axis_index(axis_name):
-    """The position of the current example along the named vmap axis (an int array)."""
+    """The position of the current example along the named vmap axis (an int array); for a
+    tuple of names, the position along their product axis (the last name varying fastest).
+
+    Example:
+      >>> vmap(lambda v: v * axis_index("i"), axis_name="i")(np.ones(3))   # [0., 1., 2.]
+    """
+    if isinstance(axis_name, tuple):
+        out, stride = 0, 1
+        for name in reversed(axis_name):
+            out = out + axis_index(name) * stride
+            stride *= lookup_axis(name).size
+        return out if axis_name else np.asarray(0)
     trace = lookup_axis(axis_name)
     from ..transforms.batching import BatchTracer
     return BatchTracer(trace, np.arange(trace.size), 0)
