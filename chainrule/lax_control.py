@@ -1437,6 +1437,8 @@ def fori_loop(lower, upper, body_fun: Callable, init_val, *, unroll=None):
 
     With concrete bounds (Python/NumPy integers, even under jit) it is a scan, so it is
     differentiable in reverse mode everywhere; with traced bounds it is a while_loop.
+    body_fun must return init_val's pytree structure, shapes and dtypes (NumPy promotion
+    applies: a float32 carry plus the int64 index i is float64, so cast with .astype).
 
     Example:
       >>> fori_loop(0, 5, lambda i, v: v + i, 0.0)   # 10.0
@@ -1449,12 +1451,18 @@ def fori_loop(lower, upper, body_fun: Callable, init_val, *, unroll=None):
             raise TypeError(f"fori_loop: {nm} must be an integer scalar, got "
                             f"{get_aval(v).str_short()}")
     dt = np.result_type(lo.dtype, hi.dtype)
+    init_leaves, init_tree = tu.tree_flatten(init_val)
+    init_avals = [get_aval(_as_leaf(x)) for x in init_leaves]
+
+    def call_body(i, val):
+        return _fori_checked(body_fun(i, val), init_tree, init_avals, dt)
+
     if not isinstance(lo, Tracer) and not isinstance(hi, Tracer):
         start, n = int(lo), max(int(hi) - int(lo), 0)
 
         def step(carry, _):
             i, val = carry
-            return (i + np.asarray(1, dt), body_fun(i, val)), None
+            return (i + np.asarray(1, dt), call_body(i, val)), None
 
         (_, val), _ = scan(step, (np.asarray(start, dt), init_val), None, length=n)
         return val
@@ -1465,9 +1473,41 @@ def fori_loop(lower, upper, body_fun: Callable, init_val, *, unroll=None):
 
     def body(carry):
         i, val = carry
-        return (i + np.asarray(1, dt), body_fun(i, val))
+        return (i + np.asarray(1, dt), call_body(i, val))
 
     return while_loop(lambda c: c[0] < hi, body, (lo, init_val))[1]
+
+
+def _fori_checked(out, tree, avals, idx_dtype):
+    """fori_loop's body_fun output `out`, checked against the carry init_val (its structure
+    `tree`, leaf types `avals`), with errors in terms of fori_loop's arguments."""
+    leaves, out_tree = tu.tree_flatten(out)
+    if out_tree != tree:
+        raise TypeError(f"fori_loop: body_fun must return a value with the pytree structure of "
+                        f"init_val (the loop carry), but init_val is {tree} and body_fun "
+                        f"returned {out_tree}")
+    for p, x, a in zip(_paths(tree), leaves, avals):
+        _check_out_leaf(x, "fori_loop: body_fun")
+        b = get_aval(_as_leaf(x))
+        if b == a:
+            continue
+        where = f"init_val{p}"
+        if a.shape != b.shape:
+            raise TypeError(f"fori_loop: body_fun must return the carry with the types of "
+                            f"init_val, but for {where} (type {a.str_short()}) it returned "
+                            f"type {b.str_short()}: the shapes differ. The carry must keep its "
+                            f"shape from one iteration to the next; reshape or reduce the "
+                            f"result, or give init_val the shape {b.shape}.")
+        hint = ""
+        if np.result_type(a.dtype, idx_dtype) == b.dtype:
+            hint = (f" (combining the {a.dtype.name} carry with the loop index i, which is "
+                    f"{np.dtype(idx_dtype).name}, promotes to {b.dtype.name})")
+        raise TypeError(f"fori_loop: body_fun must return the carry with the types of "
+                        f"init_val, but for {where} (type {a.str_short()}) it returned type "
+                        f"{b.str_short()}: the dtypes differ{hint}. Cast the result in "
+                        f"body_fun, e.g. `new.astype(np.{a.dtype.name})`, or start from an "
+                        f"init_val of dtype {b.dtype.name}.")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

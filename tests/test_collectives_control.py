@@ -544,3 +544,44 @@ def test_map_batch_size_errors():
         lax.map(lambda v: v, np.ones(3), batch_size=-1)
     with pytest.raises(TypeError, match="integer"):
         lax.map(lambda v: v, np.ones(3), batch_size=1.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# fori_loop's errors speak of fori_loop's arguments
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_fori_loop_dtype_error_names_init_val_and_cast(traced):
+    body = lambda i, c: c + i          # float32 carry + int64 index -> float64
+    run = (cr.jit(lambda n: lax.fori_loop(0, n, body, np.float32(1.0))) if traced
+           else lambda n: lax.fori_loop(0, n, body, np.float32(1.0)))
+    with pytest.raises(TypeError) as e:
+        run(3)
+    msg = str(e.value)
+    assert msg.startswith("fori_loop: body_fun")
+    assert "init_val (type f32[])" in msg and "f64[]" in msg
+    assert ".astype(np.float32)" in msg and "loop index" in msg
+    assert "scan" not in msg and "while_loop" not in msg and "carry[1]" not in msg
+    # the fix the message suggests works
+    fixed = lambda i, c: (c + i).astype(np.float32)
+    assert lax.fori_loop(0, 3, fixed, np.float32(1.0)).dtype == np.float32
+
+
+def test_fori_loop_error_paths_and_structure():
+    with pytest.raises(TypeError, match=r"init_val\['a'\] \(type f64\[\]\).*f64\[2\].*shapes"):
+        lax.fori_loop(0, 3, lambda i, c: {"a": c["a"] * np.ones(2)}, {"a": 1.0})
+    with pytest.raises(TypeError, match=r"init_val\[0\] \(type f32\[\]\)"):
+        lax.fori_loop(0, 3, lambda i, c: (c[0] + i, c[1]), (np.float32(1.0), 2.0))
+    with pytest.raises(TypeError, match=r"^fori_loop: body_fun must return a value with the "
+                                        r"pytree structure of init_val"):
+        lax.fori_loop(0, 3, lambda i, c: (c, c), 1.0)
+    with pytest.raises(TypeError, match=r"^fori_loop: body_fun must return a value with the "
+                                        r"pytree structure"):
+        cr.jit(lambda n: lax.fori_loop(0, n, lambda i, c: (c, c), 1.0))(3)
+    with pytest.raises(TypeError, match=r"^fori_loop: body_fun returned a leaf of type str"):
+        lax.fori_loop(0, 3, lambda i, c: "x", 1.0)
+    with pytest.raises(TypeError, match=r"init_val \(type i64\[\]\).*astype\(np.int64\)"):
+        lax.fori_loop(0, 3, lambda i, c: c + 0.5, 1)
+    # types that agree still run, on both paths
+    assert lax.fori_loop(0, 3, lambda i, c: c + 1, 1.0) == 4.0
+    assert cr.jit(lambda n: lax.fori_loop(0, n, lambda i, c: c + i, 1.0))(4) == 7.0
