@@ -61,7 +61,7 @@ def _install():
     T.__gt__ = lambda self, other: U.greater(self, other)
     T.__ge__ = lambda self, other: U.greater_equal(self, other)
     T.__neg__ = lambda self: bind(P.neg_p, self)
-    T.__pos__ = lambda self: self
+    T.__pos__ = lambda self: U.positive(self)
     T.__abs__ = lambda self: U.absolute(self)
     T.__invert__ = lambda self: U.invert(self)
     T.__round__ = lambda self, ndigits=None: U.round(self, ndigits or 0)
