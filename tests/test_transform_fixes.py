@@ -137,3 +137,90 @@ def test_jacfwd_zero_size_aux_and_mixed_argnums():
 def test_hessian_zero_size():
     assert cr.hessian(lambda x: cnp.sum(x ** 2))(np.zeros(0)).shape == (0, 0)
     assert cr.hessian(lambda x: cnp.sum(x ** 2))(np.zeros((2, 0))).shape == (2, 0, 2, 0)
+
+
+# --- 4. Python scalar arguments keep NumPy's weak (NEP 50) promotion under jit and vmap -----
+
+_DTYPES = [np.bool_, np.int8, np.int32, np.int64, np.uint8, np.float16, np.float32,
+           np.float64, np.complex64, np.complex128]
+_PY_SCALARS = [True, 3, 2.5, 1.5j]
+_OPS = {
+    "add": lambda x, s: x + s, "radd": lambda x, s: s + x, "mul": lambda x, s: x * s,
+    "sub": lambda x, s: x - s, "div": lambda x, s: x / s, "pow": lambda x, s: x ** s,
+    "lt": lambda x, s: x < s, "maximum": lambda x, s: cnp.maximum(x, s),
+    "where": lambda x, s: cnp.where(x == x, x, s),
+    "scalar_chain": lambda x, s: x * (s * 2 + 1),   # arithmetic on the scalar stays weak
+    "scalar_rsub": lambda x, s: x - (1 - s),
+}
+
+
+def _grid():
+    for dt in _DTYPES:
+        for s in _PY_SCALARS:
+            for name in _OPS:
+                yield pytest.param(dt, s, name, id=f"{np.dtype(dt).name}-{type(s).__name__}-"
+                                                    f"{name}")
+
+
+@pytest.mark.parametrize("dt,s,name", list(_grid()))
+def test_python_scalar_dtype_jit_vmap_eager(dt, s, name):
+    op = _OPS[name]
+    x = np.ones(3, dt)
+    with np.errstate(all="ignore"):
+        try:
+            want = np.asarray(op(x, s))
+        except (TypeError, ValueError, OverflowError):
+            pytest.skip("NumPy refuses this combination eagerly")
+        got = cr.jit(op)(x, s)
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want)
+        got = cr.vmap(op, in_axes=(0, None))(x, s)
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want)
+        assert cr.vmap(cr.jit(op), in_axes=(0, None))(x, s).dtype == want.dtype
+        assert np.asarray(cr.make_program(op)(x, s).outs[0].aval.dtype) == want.dtype
+
+
+def test_python_scalar_no_retrace_on_new_value_but_on_new_type():
+    traces = []
+
+    def f(x, s):
+        traces.append(type(s))
+        return x * s
+
+    j = cr.jit(f)
+    x = np.ones(2, np.float32)
+    for v in (2.0, 3.0, -1.5):
+        out = j(x, v)
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out, x * v)
+    assert len(traces) == 1
+    assert j(x, 2).dtype == np.float32 and len(traces) == 2
+    # a NumPy scalar is strongly typed: float32 * float64 scalar is float64
+    assert j(x, np.float64(2.0)).dtype == np.float64 and len(traces) == 3
+
+
+def test_python_scalar_weak_inside_jit_control_flow_and_grad():
+    x = np.ones(3, np.float32)
+    g = cr.jit(lambda x, s: lax.fori_loop(0, 3, lambda i, c: c * s, x))
+    out = g(x, 2.0)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, 8 * x)
+    dx = cr.grad(lambda x: cr.jit(lambda x, s: cnp.sum(x * s))(x, 2.0))(x)
+    assert dx.dtype == np.float32
+    np.testing.assert_array_equal(dx, 2 * x)
+    y, t = cr.jvp(lambda x: cr.jit(lambda x, s: x * s)(x, 2.0), (x,), (x,))
+    assert y.dtype == t.dtype == np.float32
+    assert cr.eval_shape(lambda x, s: x * s, x, 2.0).dtype == np.float32
+
+
+# --- 5. vmap passes in_axes=None values through unchanged ---------------------------------
+
+def test_vmap_unmapped_python_value_reaches_inner_jit_static_arg():
+    jf = cr.jit(lambda x, n: cnp.sum(x ** n), static_argnums=1)
+    np.testing.assert_allclose(cr.vmap(jf, in_axes=(0, None))(np.full((3, 2), 2.0), 3),
+                               [16.0] * 3)
+    seen = []
+    cr.vmap(lambda x, n, d: seen.append((type(n), type(d["k"]))) or x,
+            in_axes=(0, None, None))(np.ones(2), 3, {"k": "tag"})
+    assert seen == [(int, str)]

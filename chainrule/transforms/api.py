@@ -521,8 +521,10 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None) -
             raise ValueError(f"vmap in_axes specification must be a tree prefix of the "
                              f"positional arguments: {e}") from None
         k_leaves, k_tree = tu.tree_flatten(kwargs)
-        leaves = [_as_value(x) for x in leaves] + [_as_value(x) for x in k_leaves]
         axes = list(axes) + [0] * len(k_leaves)
+        # unmapped leaves pass through unchanged (a Python scalar stays weakly typed and
+        # hashable, e.g. for an inner jit's static argument), as in JAX
+        leaves = [x if ax is None else _as_value(x) for x, ax in zip(leaves + k_leaves, axes)]
         sizes = {}
         norm_axes = []
         for x, ax in zip(leaves, axes):

@@ -65,16 +65,23 @@ class StageTracer(Tracer):
 
 
 _SCALARS = (bool, int, float, complex)
+# a stand-in of each Python scalar type for np.result_type: Python scalars are weak (NEP 50)
+_WEAK_STAND_IN = {bool: False, int: 0, float: 0.0, complex: 0j}
+_KIND_PYTYPE = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
 
 
 class StageTrace(Trace):
-    __slots__ = ("eqns", "const_vars", "consts", "const_ids", "captured", "captured_ids")
+    __slots__ = ("eqns", "const_vars", "consts", "const_ids", "captured", "captured_ids",
+                 "weak")
 
     def __init__(self):
         super().__init__()
         self.eqns = []
         self.const_vars, self.consts, self.const_ids = [], [], {}
         self.captured, self.captured_ids = [], {}
+        # weakly typed variables (a jit argument that was a Python scalar, and 0-d results of
+        # elementwise arithmetic on such values only) -> their Python scalar type
+        self.weak = {}
 
     def describe(self):
         return "jit"
@@ -107,6 +114,10 @@ class StageTrace(Trace):
                 v = Var(x.aval)
                 self.captured_ids[id(x)] = v
                 self.captured.append((x, v))
+                if x.__class__ is StageTracer and x._trace.weak:
+                    w = x._trace.weak.get(x._var)
+                    if w is not None:
+                        self.weak[v] = w
             return v
         if type(x) in _SCALARS or (isinstance(x, np.generic) and x.ndim == 0):
             return Literal(x)
@@ -125,6 +136,60 @@ class StageTrace(Trace):
         if prim is jit_p:
             return prim.inline(*args, **params)
         inputs = [self.atom(a) for a in args]
+        if self.weak:
+            return self._process_weak(prim, inputs, params)
+        avals = [a.value if type(a) is Literal else a.aval for a in inputs]
+        out = abstract_eval(prim, avals, params)
+        if prim.multiple_results:
+            outs = [Var(a) for a in out]
+            self.eqns.append(Eqn(prim, inputs, params, outs))
+            return [StageTracer(self, v.aval, v) for v in outs]
+        v = Var(out)
+        self.eqns.append(Eqn(prim, inputs, params, [v]))
+        return StageTracer(self, out, v)
+
+
+    def _process_weak(self, prim, inputs, params):
+        """process with weakly typed (Python scalar) variables among the inputs. NumPy casts a
+        Python scalar to the dtype that promotion with the other operands picks (NEP 50); the
+        program makes that explicit: in an elementwise equation with strongly typed operands,
+        each weak variable is first converted to that dtype, so every aval in the program is
+        an ordinary one and the code run agrees with it. An elementwise equation of weak
+        values (and Python literals) only gives a weak result where its dtype is the one that
+        Python-scalar promotion gives; other primitives see weak variables as strong."""
+        weak = self.weak
+        if "elementwise" in prim.traits and not prim.multiple_results and any(
+                type(a) is not Literal and a in weak for a in inputs):
+            strong, stand_ins = [], []
+            for a in inputs:
+                if type(a) is Literal:
+                    if type(a.value) in _SCALARS:
+                        stand_ins.append(a.value)
+                    else:
+                        strong.append(a.aval.dtype)
+                elif a in weak:
+                    stand_ins.append(_WEAK_STAND_IN[weak[a]])
+                else:
+                    strong.append(a.aval.dtype)
+            if strong:
+                from ..prims import convert_p
+                dt = np.result_type(*strong, *stand_ins)
+                new = []
+                for a in inputs:
+                    if type(a) is not Literal and a in weak and a.aval.dtype != dt:
+                        v = Var(ShapedArray(a.aval.shape, dt))
+                        self.eqns.append(Eqn(convert_p, [a], {"dtype": dt}, [v]))
+                        a = v
+                    new.append(a)
+                inputs = new
+            else:
+                avals = [a.value if type(a) is Literal else a.aval for a in inputs]
+                out = abstract_eval(prim, avals, params)
+                v = Var(out)
+                self.eqns.append(Eqn(prim, inputs, params, [v]))
+                if out.shape == () and out.dtype == np.result_type(*stand_ins):
+                    weak[v] = _KIND_PYTYPE.get(out.dtype.kind, float)
+                return StageTracer(self, out, v)
         avals = [a.value if type(a) is Literal else a.aval for a in inputs]
         out = abstract_eval(prim, avals, params)
         if prim.multiple_results:
@@ -153,11 +218,17 @@ def abstract_eval(prim: Primitive, avals, params):
     return get_aval(out)
 
 
-def stage_flat(fun: Callable, in_avals: Sequence[ShapedArray]) -> Program:
+def stage_flat(fun: Callable, in_avals: Sequence[ShapedArray],
+               weak: Sequence[type | None] | None = None) -> Program:
     """Stage fun(*flat_inputs) -> list of outputs into a Program (captured tracers become
-    leading inputs; see `Program.captured` on the result)."""
+    leading inputs; see `Program.captured` on the result). `weak` gives, per input, the
+    Python scalar type of an input that promotes as a Python scalar (NEP 50), or None."""
     trace = StageTrace()
     tracers = [trace.new_input(a) for a in in_avals]
+    if weak:
+        for t, w in zip(tracers, weak):
+            if w is not None:
+                trace.weak[t._var] = w
     # read the input variables now: `x[i] = v` inside fun rebinds an input tracer's variable
     in_vars = [t._var for t in tracers]
     with tracing(trace):
@@ -170,6 +241,13 @@ def stage_flat(fun: Callable, in_avals: Sequence[ShapedArray]) -> Program:
                    trace.eqns, out_atoms)
     prog._cache["captured"] = [x for x, _ in trace.captured]
     return prog
+
+
+def _weak_types(leaves):
+    """Per leaf, its type where it is a Python scalar (weakly typed under NEP 50), else None;
+    None for all when there are none."""
+    weak = [type(x) if type(x) in _SCALARS else None for x in leaves]
+    return weak if any(w is not None for w in weak) else None
 
 
 def _as_leaf(x):
@@ -196,6 +274,7 @@ def make_program(fun: Callable, static_argnums: Sequence[int] = ()) -> Callable:
     def make(*args, **kwargs):
         dyn_idx = [i for i in range(len(args)) if i not in static_argnums]
         leaves, tree = tu.tree_flatten(([args[i] for i in dyn_idx], kwargs))
+        weak = _weak_types(leaves)
         leaves = [_as_leaf(x) for x in leaves]
         out_tree = []
 
@@ -208,7 +287,7 @@ def make_program(fun: Callable, static_argnums: Sequence[int] = ()) -> Callable:
             out_tree.append(t)
             return o
 
-        prog = stage_flat(flat, [get_aval(x) for x in leaves])
+        prog = stage_flat(flat, [get_aval(x) for x in leaves], weak)
         if config.optimize:
             # simplified but not fused, so that it reads op by op (jit(f).lower shows the
             # fused program that runs)
@@ -249,7 +328,7 @@ def eval_shape(fun: Callable, *args, **kwargs):
         out.extend([o, t])
         return [x for x in o if _shaped_leaf(x)]
 
-    prog = stage_flat(flat, avals)
+    prog = stage_flat(flat, avals, _weak_types([leaves[i] for i in dyn]))
     o, t = out
     structs = iter(ShapeDtypeStruct(a.aval.shape, a.aval.dtype) for a in prog.outs)
     return tu.tree_unflatten(t, [next(structs) if _shaped_leaf(x) else x for x in o])
@@ -489,10 +568,13 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
         dyn = [a for i, a in enumerate(args) if i not in nums]
         dkw = {k: v for k, v in kwargs.items() if k not in s_names}
         leaves, tree = tu.tree_flatten((dyn, dkw))
+        weak = _weak_types(leaves)
         leaves = [_as_leaf(x) for x in leaves]
-        return (tree, _signature(leaves), tuple(statics), _DEBUG_NANS), nums, leaves, tree
+        key = (tree, _signature(leaves), tuple(statics), _DEBUG_NANS,
+               None if weak is None else tuple(weak))
+        return key, nums, leaves, tree
 
-    def _trace(args, kwargs, nums, leaves, tree):
+    def _trace(args, kwargs, nums, leaves, tree, weak=None):
         box = []
 
         def flat(*xs):
@@ -507,7 +589,7 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
             box.append(t)
             return o
 
-        prog = stage_flat(flat, [get_aval(x) for x in leaves])
+        prog = stage_flat(flat, [get_aval(x) for x in leaves], weak)
         captured = prog._cache.pop("captured")
         if config.optimize and not _DEBUG_NANS:
             from ..compiler import optimize
@@ -535,7 +617,7 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
             if config.explain_retrace and last_key:
                 logger.warning("jit(%s): retracing: %s", getattr(fun, "__name__", fun),
                                _explain(last_key[-1], key))
-            prog, out_tree, captured = _trace(args, kwargs, nums, leaves, tree)
+            prog, out_tree, captured = _trace(args, kwargs, nums, leaves, tree, key[4])
             entry = (prog, out_tree)
             if captured:
                 outs = bind(jit_p, *captured, *leaves, program=prog)
@@ -552,7 +634,7 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
 
     def lower(*args, **kwargs):
         key, nums, leaves, tree = _key(args, kwargs)
-        return _trace(args, kwargs, nums, leaves, tree)[0]
+        return _trace(args, kwargs, nums, leaves, tree, key[4])[0]
 
     def source(*args, **kwargs):
         from ..compiler import generate_source
@@ -595,7 +677,7 @@ def _hashable(v, what):
 
 
 def _explain(old, new):
-    (ot, osig, ost, odbg), (nt, nsig, nst, ndbg) = old, new
+    (ot, osig, ost, odbg, owk), (nt, nsig, nst, ndbg, nwk) = old, new
     if odbg != ndbg:
         return f"config.debug_nans changed to {ndbg}"
     if ot != nt:
@@ -606,6 +688,8 @@ def _explain(old, new):
         if a != b:
             return (f"argument leaf {i} changed from {ShapedArray(*a).str_short()} to "
                     f"{ShapedArray(*b).str_short()}")
+    if owk != nwk:
+        return f"the Python scalar arguments changed: {owk} -> {nwk}"
     return "the signature changed"
 
 
