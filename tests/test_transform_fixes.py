@@ -224,3 +224,24 @@ def test_vmap_unmapped_python_value_reaches_inner_jit_static_arg():
     cr.vmap(lambda x, n, d: seen.append((type(n), type(d["k"]))) or x,
             in_axes=(0, None, None))(np.ones(2), 3, {"k": "tag"})
     assert seen == [(int, str)]
+
+
+# --- 6. make_program's static arguments -------------------------------------------------------
+
+def _pow_or_id(x, n):
+    return x ** n if n > 1 else x
+
+
+@pytest.mark.parametrize("kw,call", [
+    (dict(static_argnums=1), lambda m: m(np.ones(2), 3)),
+    (dict(static_argnums=(1,)), lambda m: m(np.ones(2), 3)),
+    (dict(static_argnums=-1), lambda m: m(np.ones(2), 3)),
+    (dict(static_argnames="n"), lambda m: m(np.ones(2), 3)),
+    (dict(static_argnames=("n",)), lambda m: m(np.ones(2), n=3)),
+    (dict(static_argnums=1), lambda m: m(np.ones(2), n=3)),
+])
+def test_make_program_static(kw, call):
+    prog = call(cr.make_program(_pow_or_id, **kw))
+    assert len(prog.in_vars) == 1
+    assert [e.prim.name for e in prog.eqns] == ["power"]
+    np.testing.assert_allclose(cr.jit(_pow_or_id, **kw)(np.full(2, 2.0), 3), [8.0, 8.0])

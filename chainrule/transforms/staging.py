@@ -256,9 +256,11 @@ def _as_leaf(x):
     return np.asarray(x)
 
 
-def make_program(fun: Callable, static_argnums: Sequence[int] = ()) -> Callable:
+def make_program(fun: Callable, static_argnums: int | Sequence[int] = (),
+                 static_argnames: str | Sequence[str] = ()) -> Callable:
     """A function returning the staged Program of fun for given arguments (like JAX's
     make_jaxpr). The program prints as typed text and renders as DOT (`.to_dot()`).
+    Static arguments (by position or name, as for `jit`) are passed to fun as they are.
 
     Example:
       >>> print(make_program(lambda x: cnp.sin(x) * 2.0)(np.ones(3)))
@@ -268,11 +270,17 @@ def make_program(fun: Callable, static_argnums: Sequence[int] = ()) -> Callable:
         return (c,)
       }
     """
-    static_argnums = tuple(static_argnums)
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    nums, names = _infer_static(fun, nums, names)
 
     @functools.wraps(fun)
     def make(*args, **kwargs):
-        dyn_idx = [i for i in range(len(args)) if i not in static_argnums]
+        n = len(args)
+        static_idx = {i % n for i in nums if -n <= i < n}
+        dyn_idx = [i for i in range(n) if i not in static_idx]
+        static_kw = {k: v for k, v in kwargs.items() if k in names}
+        kwargs = {k: v for k, v in kwargs.items() if k not in names}
         leaves, tree = tu.tree_flatten(([args[i] for i in dyn_idx], kwargs))
         weak = _weak_types(leaves)
         leaves = [_as_leaf(x) for x in leaves]
@@ -283,7 +291,7 @@ def make_program(fun: Callable, static_argnums: Sequence[int] = ()) -> Callable:
             full = list(args)
             for i, x in zip(dyn_idx, dyn):
                 full[i] = x
-            o, t = tu.tree_flatten(fun(*full, **kw))
+            o, t = tu.tree_flatten(fun(*full, **kw, **static_kw))
             out_tree.append(t)
             return o
 
