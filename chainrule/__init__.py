@@ -11,7 +11,8 @@ from .transforms.api import (grad, value_and_grad, vjp, jvp, linearize, jacfwd, 
                              jacobian, hessian, vmap, float0)
 from .transforms.custom import (custom_jvp, custom_vjp, checkpoint, remat,  # noqa: F401
                                 stop_gradient)
-from .transforms.staging import jit, make_program, eval_shape, block_until_ready  # noqa: F401
+from .transforms.staging import (jit, make_program, eval_shape, block_until_ready,  # noqa: F401
+                                 disable_jit)
 from .transforms.complex import wirtinger  # noqa: F401
 from . import ir, compiler, debug  # noqa: F401
 from .debug import pure_callback, ShapeDtypeStruct  # noqa: F401

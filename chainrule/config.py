@@ -66,7 +66,8 @@ class NaNError(FloatingPointError):
 
 
 _OPTIONS = {"debug_nans": "debug_nans", "jax_debug_nans": "debug_nans",
-            "explain_retrace": "explain_retrace", "jax_explain_cache_misses": "explain_retrace"}
+            "explain_retrace": "explain_retrace", "jax_explain_cache_misses": "explain_retrace",
+            "disable_jit": "disable_jit", "jax_disable_jit": "disable_jit"}
 _debug_nans = False
 
 
@@ -94,13 +95,25 @@ class _ConfigModule(types.ModuleType):
         from .transforms.staging import config as jit_config
         jit_config.explain_retrace = bool(value)
 
+    @property
+    def disable_jit(self) -> bool:
+        """Run jit-decorated functions eagerly, op by op (JAX's jax_disable_jit); also the
+        context manager `chainrule.disable_jit()`."""
+        from .transforms import staging
+        return staging._DISABLE_JIT
+
+    @disable_jit.setter
+    def disable_jit(self, value: bool) -> None:
+        from .transforms import staging
+        staging._set_disable_jit(value)
+
 
 def update(name: str, value: Any) -> None:
     """Change a setting, as jax.config.update.
 
     Args:
       name: "debug_nans" (or "jax_debug_nans"), "explain_retrace" (or
-        "jax_explain_cache_misses").
+        "jax_explain_cache_misses"), "disable_jit" (or "jax_disable_jit").
       value: the new value.
 
     Example:

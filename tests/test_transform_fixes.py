@@ -245,3 +245,47 @@ def test_make_program_static(kw, call):
     assert len(prog.in_vars) == 1
     assert [e.prim.name for e in prog.eqns] == ["power"]
     np.testing.assert_allclose(cr.jit(_pow_or_id, **kw)(np.full(2, 2.0), 3), [8.0, 8.0])
+
+
+# --- 7. linearize(has_aux) and disable_jit ------------------------------------------------------
+
+def test_linearize_has_aux():
+    x = np.array([0.3, -1.2])
+    t = np.array([1.0, 2.0])
+    y, f_jvp, aux = cr.linearize(lambda x: (cnp.sin(x) * x, {"sq": x ** 2}), x, has_aux=True)
+    np.testing.assert_allclose(y, np.sin(x) * x)
+    np.testing.assert_allclose(f_jvp(t), (np.cos(x) * x + np.sin(x)) * t)
+    np.testing.assert_allclose(aux["sq"], x ** 2)
+    assert isinstance(aux["sq"], np.ndarray)
+    y2, f2 = cr.linearize(lambda x: cnp.sin(x) * x, x)   # without has_aux: a pair
+    np.testing.assert_allclose(f2(t), f_jvp(t))
+
+
+def test_disable_jit_context_and_config():
+    seen = []
+
+    def f(x, n):
+        seen.append(type(x))
+        return x * n if float(x[0]) > 0 else -x   # value-dependent: only works eagerly
+
+    j = cr.jit(f, static_argnums=1)
+    x = np.ones(2)
+    with cr.disable_jit():
+        np.testing.assert_array_equal(j(x, 3), 3 * x)
+        np.testing.assert_array_equal(j(-x, 3), x)
+    assert seen == [np.ndarray, np.ndarray]
+    with pytest.raises(cr.core.ConcretizationError):
+        j(x, 3)
+    cr.config.update("jax_disable_jit", True)
+    try:
+        assert cr.config.disable_jit
+        np.testing.assert_array_equal(j(x, 2), 2 * x)
+    finally:
+        cr.config.update("jax_disable_jit", False)
+    assert not cr.config.disable_jit
+    g = cr.jit(lambda x: x * 2)
+    with cr.disable_jit():
+        g(x)
+    assert not g._cache   # nothing was traced
+    g(x)
+    assert g._cache or g._fast

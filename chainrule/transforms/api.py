@@ -416,15 +416,22 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
     return res
 
 
-def linearize(fun: Callable, *primals):
+def linearize(fun: Callable, *primals, has_aux: bool = False):
     """fun's value at primals and its JVP there as a staged linear function.
 
     The primal computation runs once, now; the tangent computation is recorded as a Program
     (a partial evaluation: known primal values become constants), so calling f_jvp does not
     re-run fun.
 
+    Args:
+      fun: a function of arrays (pytrees); with has_aux, returning (output, aux).
+      primals: the point to linearize at.
+      has_aux: fun returns a pair (output, aux); aux is returned as a third value, not
+        differentiated.
+
     Returns:
-      (out, f_jvp) with f_jvp(*tangents) == jvp(fun, primals, tangents)[1].
+      (out, f_jvp) with f_jvp(*tangents) == jvp(fun, primals, tangents)[1]; with has_aux,
+      (out, f_jvp, aux).
 
     Example:
       >>> y, f_jvp = linearize(cnp.sin, 0.5); f_jvp(2.0)   # 2 cos(0.5)
@@ -440,8 +447,9 @@ def linearize(fun: Callable, *primals):
             np.zeros(_shape(x), float0) for x in p_leaves]
     in_vars = [t._var for t in t_in if not isinstance(t, np.ndarray)]
     with tracing(st):
-        out, t_out = jvp(fun, tu.tree_unflatten(p_tree, p_leaves),
-                         tu.tree_unflatten(p_tree, t_in))
+        res = jvp(fun, tu.tree_unflatten(p_tree, p_leaves), tu.tree_unflatten(p_tree, t_in),
+                  has_aux=has_aux)
+    out, t_out = res[0], res[1]
     t_leaves, t_tree = tu.tree_flatten(t_out)
     atoms = [st.atom(t) for t in t_leaves]
     prog = Program(st.const_vars, st.consts, [v for _, v in st.captured] +
@@ -466,7 +474,7 @@ def linearize(fun: Callable, *primals):
         return tu.tree_unflatten(t_tree, res)
 
     f_jvp.program = prog
-    return out, f_jvp
+    return (out, f_jvp, res[2]) if has_aux else (out, f_jvp)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,12 +19,13 @@ Contract:
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
 import numbers
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -38,9 +39,39 @@ logger = logging.getLogger("chainrule.jit")
 
 class config:
     """jit settings. `explain_retrace`: log (logger "chainrule.jit", level WARNING) why each
-    retrace happened. `optimize`: run the compiler passes."""
+    retrace happened. `optimize`: run the compiler passes. (Whether jit is disabled is
+    `chainrule.config.disable_jit`, or the `disable_jit()` context manager.)"""
     explain_retrace = False
     optimize = True
+
+
+_DISABLE_JIT = False
+
+
+def _set_disable_jit(on: bool) -> None:
+    global _DISABLE_JIT
+    _DISABLE_JIT = bool(on)
+
+
+@contextlib.contextmanager
+def disable_jit(disable: bool = True) -> Iterator[None]:
+    """Inside the with-block, functions decorated with `jit` run eagerly, operation by
+    operation, as plain Python (as JAX's ``disable_jit``): for print debugging and
+    breakpoints. The same setting is ``cr.config.update("jax_disable_jit", True)``.
+
+    Args:
+      disable: the setting inside the block; the previous one is restored on exit.
+
+    Example:
+      >>> with disable_jit():
+      ...     jit(lambda x: print(x) or x)(np.ones(2))   # prints the array itself
+    """
+    old = _DISABLE_JIT
+    _set_disable_jit(disable)
+    try:
+        yield
+    finally:
+        _set_disable_jit(old)
 
 
 class StageTracer(Tracer):
@@ -606,6 +637,8 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
+        if _DISABLE_JIT:
+            return fun(*args, **kwargs)
         if fast_ok and not kwargs and not _DEBUG_NANS:
             sig = []
             for a in args:
