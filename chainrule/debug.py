@@ -7,8 +7,9 @@ Contract:
   it sees the primal values, under vmap it runs once per example.
 - `pure_callback(fn, result_shape_dtypes, *args)` binds `pure_callback`, which calls NumPy
   code at run time. Its shape rule is `result_shape_dtypes`; it has no derivative (wrap it in
-  `custom_jvp` / `custom_vjp` to give it one); vmap runs it once per example (or once on the
-  whole batch with vectorized=True).
+  `custom_jvp` / `custom_vjp` to give it one); vmap runs it once per example, or once on the
+  whole batch as JAX's `vmap_method` says ("expand_dims", "broadcast_all",
+  "legacy_vectorized"; the older vectorized=True is "broadcast_all").
 """
 from __future__ import annotations
 
@@ -172,7 +173,7 @@ pure_callback_p = Primitive("pure_callback", multiple_results=True)
 pure_callback_p.traits = frozenset({"callback"})
 
 
-def _pure_impl(*args, callback, result_avals, vectorized):
+def _pure_impl(*args, callback, result_avals, vmap_method):
     res = callback(*args)
     name = getattr(callback, "__name__", "callback")
     if len(res) != len(result_avals):
@@ -199,32 +200,42 @@ def _no_derivative(*args, **params):
         "chainrule.custom_jvp or chainrule.custom_vjp to give it one")
 
 
-def _pure_batch(vals, bdims, *, callback, result_avals, vectorized):
+def _pure_batch(vals, bdims, *, callback, result_avals, vmap_method):
     size = _batch_size(vals, bdims)
-    if vectorized:
-        from .transforms.batching import move_to
+    if vmap_method in ("sequential", "sequential_unrolled"):
+        per = [bind(pure_callback_p, *[_example(v, b, i) for v, b in zip(vals, bdims)],
+                    callback=callback, result_avals=result_avals, vmap_method=vmap_method)
+               for i in range(size)]
+        return [stack0([p[k] for p in per]) for k in range(len(result_avals))], \
+            [0] * len(result_avals)
+    from .transforms.batching import move_to
+    if vmap_method == "broadcast_all":
         vals = [move_to(v, b, 0, size) for v, b in zip(vals, bdims)]
-        avals = tuple(ShapedArray((size,) + a.shape, a.dtype) for a in result_avals)
-        outs = bind(pure_callback_p, *vals, callback=callback, result_avals=avals,
-                    vectorized=True)
-        return outs, [0] * len(outs)
-    per = [bind(pure_callback_p, *[_example(v, b, i) for v, b in zip(vals, bdims)],
-                callback=callback, result_avals=result_avals, vectorized=False)
-           for i in range(size)]
-    return [stack0([p[k] for p in per]) for k in range(len(result_avals))], \
-        [0] * len(result_avals)
+    elif vmap_method == "expand_dims":
+        vals = [move_to(v, b, 0, 1) if b is None else move_to(v, b, 0, size)
+                for v, b in zip(vals, bdims)]
+    else:  # "legacy_vectorized": unbatched arguments as they are
+        vals = [v if b is None else move_to(v, b, 0, size) for v, b in zip(vals, bdims)]
+    avals = tuple(ShapedArray((size,) + a.shape, a.dtype) for a in result_avals)
+    outs = bind(pure_callback_p, *vals, callback=callback, result_avals=avals,
+                vmap_method=vmap_method)
+    return outs, [0] * len(outs)
+
+
+_VMAP_METHODS = ("sequential", "sequential_unrolled", "expand_dims", "broadcast_all",
+                 "legacy_vectorized")
 
 
 pure_callback_p.impl = _pure_impl
-pure_callback_p.abstract_eval = lambda *avals, callback, result_avals, vectorized: list(
+pure_callback_p.abstract_eval = lambda *avals, callback, result_avals, vmap_method: list(
     result_avals)
 pure_callback_p.jvp = _no_derivative
 pure_callback_p.reverse = _no_derivative
 pure_callback_p.batch = _pure_batch
 
 
-def pure_callback(fn: Callable, result_shape_dtypes: Any, *args, vectorized: bool = False,
-                  **kwargs):
+def pure_callback(fn: Callable, result_shape_dtypes: Any, *args,
+                  vectorized: bool | None = None, vmap_method: str | None = None, **kwargs):
     """Call a NumPy function at run time, also under jit; it must be pure (same inputs, same
     outputs, no side effects), so the compiler drops calls whose results are unused.
 
@@ -233,8 +244,13 @@ def pure_callback(fn: Callable, result_shape_dtypes: Any, *args, vectorized: boo
         result_shape_dtypes.
       result_shape_dtypes: a pytree of objects with .shape and .dtype (ShapeDtypeStruct,
         arrays) describing fn's result.
-      vectorized: under vmap, call fn once on the whole batch (batch axis first) instead of
-        once per example.
+      vmap_method: how fn runs under vmap, as in JAX: "sequential" (the default) or
+        "sequential_unrolled" call it once per example; the others call it once on the
+        whole batch, batch axis first, and differ in the unbatched arguments:
+        "broadcast_all" broadcasts them to the batch size, "expand_dims" gives them a
+        leading axis of size 1, "legacy_vectorized" passes them as they are.
+      vectorized: the older spelling: True is vmap_method="broadcast_all", False
+        "sequential". Not together with vmap_method.
     Returns:
       fn's result (arrays of the declared shapes and dtypes).
     Derivatives: none of its own; use it inside custom_jvp / custom_vjp.
@@ -243,6 +259,14 @@ def pure_callback(fn: Callable, result_shape_dtypes: Any, *args, vectorized: boo
       >>> f = lambda x: pure_callback(np.sinc, ShapeDtypeStruct(x.shape, x.dtype), x)
       >>> jit(f)(np.linspace(0, 1, 3))
     """
+    if vmap_method is None:
+        vmap_method = "broadcast_all" if vectorized else "sequential"
+    elif vectorized is not None:
+        raise ValueError("pure_callback: the vectorized and vmap_method arguments cannot be "
+                         "used together; use vmap_method")
+    elif vmap_method not in _VMAP_METHODS:
+        raise ValueError(f"pure_callback: vmap_method must be one of {_VMAP_METHODS}, got "
+                         f"{vmap_method!r}")
     dyn, rebuild = _split(args, kwargs)
     specs, out_tree = tu.tree_flatten(result_shape_dtypes)
     avals = tuple(ShapedArray(np.shape(s) if not hasattr(s, "shape") else s.shape,
@@ -255,5 +279,5 @@ def pure_callback(fn: Callable, result_shape_dtypes: Any, *args, vectorized: boo
 
     run.__name__ = getattr(fn, "__name__", "callback")
     outs = bind(pure_callback_p, *dyn, callback=run, result_avals=avals,
-                vectorized=bool(vectorized))
+                vmap_method=vmap_method)
     return tu.tree_unflatten(out_tree, outs)

@@ -289,3 +289,61 @@ def test_disable_jit_context_and_config():
     assert not g._cache   # nothing was traced
     g(x)
     assert g._cache or g._fast
+
+
+# --- 8. pure_callback(vmap_method=...) ----------------------------------------------------------
+
+def _cb_recorder(calls):
+    def cb(x, y):
+        calls.append((np.shape(x), np.shape(y)))
+        return np.asarray(x) * np.asarray(y)
+    return cb
+
+
+@pytest.mark.parametrize("method,shapes", [
+    ("sequential", [((3,), (3,))] * 4),
+    ("sequential_unrolled", [((3,), (3,))] * 4),
+    ("broadcast_all", [((4, 3), (4, 3))]),
+    ("expand_dims", [((4, 3), (1, 3))]),
+    ("legacy_vectorized", [((4, 3), (3,))]),
+])
+def test_pure_callback_vmap_method(method, shapes):
+    calls = []
+    cb = _cb_recorder(calls)
+
+    def f(x, y):
+        return cr.pure_callback(cb, cr.ShapeDtypeStruct(x.shape, x.dtype), x, y,
+                                vmap_method=method)
+
+    xs = np.arange(12.0).reshape(4, 3)
+    y = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(cr.vmap(f, in_axes=(0, None))(xs, y), xs * y)
+    assert calls == shapes
+    calls.clear()
+    np.testing.assert_allclose(cr.jit(cr.vmap(f, in_axes=(0, None)))(xs, y), xs * y)
+    assert calls == shapes
+    calls.clear()
+    np.testing.assert_allclose(f(xs[0], y), xs[0] * y)   # unbatched: the callback, once
+    assert calls == [((3,), (3,))]
+
+
+def test_pure_callback_vmap_method_errors_and_vectorized():
+    sd = cr.ShapeDtypeStruct((2,), np.float64)
+    with pytest.raises(ValueError, match="vmap_method"):
+        cr.pure_callback(np.sin, sd, np.ones(2), vmap_method="bogus")
+    with pytest.raises(ValueError, match="together"):
+        cr.pure_callback(np.sin, sd, np.ones(2), vmap_method="sequential", vectorized=True)
+    seen = []
+
+    def cb(x):
+        seen.append(np.shape(x))
+        return np.sin(x)
+
+    out = cr.vmap(lambda x: cr.pure_callback(cb, cr.ShapeDtypeStruct(x.shape, x.dtype), x,
+                                             vectorized=True))(np.ones((5, 2)))
+    np.testing.assert_allclose(out, np.sin(np.ones((5, 2))))
+    assert seen == [(5, 2)]
+    # vmap_method is not passed on to the callback as a keyword
+    got = cr.pure_callback(lambda x, **kw: (np.cos(x), kw)[0] if not kw else None, sd,
+                           np.zeros(2), vmap_method="sequential")
+    np.testing.assert_allclose(got, np.ones(2))
