@@ -347,3 +347,41 @@ def test_pure_callback_vmap_method_errors_and_vectorized():
     got = cr.pure_callback(lambda x, **kw: (np.cos(x), kw)[0] if not kw else None, sd,
                            np.zeros(2), vmap_method="sequential")
     np.testing.assert_allclose(got, np.ones(2))
+
+
+# --- 9. clear errors for arguments jit cannot trace ---------------------------------------------
+
+class _Obj:
+    w = 3.0
+
+
+def _apply(x, g):
+    return g(x)
+
+
+def test_jit_function_argument_error_names_it():
+    with pytest.raises(TypeError, match=r"argument 1 \('g'\) is a function.*static"):
+        cr.jit(_apply)(np.ones(2), np.sin)
+    np.testing.assert_allclose(cr.jit(_apply, static_argnums=1)(np.ones(2), np.sin),
+                               np.sin(np.ones(2)))
+    np.testing.assert_allclose(cr.jit(_apply, static_argnames="g")(np.ones(2), g=np.cos),
+                               np.cos(np.ones(2)))
+    with pytest.raises(TypeError, match=r"make_program.*argument 1 \('g'\) is a function"):
+        cr.make_program(_apply)(np.ones(2), np.sin)
+
+
+def test_jit_object_argument_error_names_it():
+    f = cr.jit(lambda x, o: x * o.w)
+    with pytest.raises(TypeError, match=r"argument 1 \('o'\) is an object of type _Obj.*"
+                                        r"static_argnums.*close over.*pytree"):
+        f(np.ones(2), _Obj())
+    with pytest.raises(TypeError, match=r"a leaf of argument 'o' is an object of type _Obj"):
+        cr.jit(lambda x, o: x)(np.ones(2), o={"a": _Obj()})
+    with pytest.raises(TypeError, match="type str"):
+        cr.jit(lambda x: x)("abc")
+    np.testing.assert_allclose(cr.jit(lambda x, o: x * o.w, static_argnums=1)(np.ones(2),
+                                                                             _Obj()),
+                               [3.0, 3.0])
+    # numbers, NumPy scalars and nested containers of them are still fine
+    out = cr.jit(lambda d: d["a"] * d["b"][0])({"a": np.float32(2), "b": [3, 1.0]})
+    assert out == 6.0

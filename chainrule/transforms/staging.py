@@ -281,10 +281,31 @@ def _weak_types(leaves):
     return weak if any(w is not None for w in weak) else None
 
 
+class _NotAnArray(TypeError):
+    """A pytree leaf of a staged function's arguments that is not an array or a number."""
+
+    def __init__(self, leaf):
+        self.leaf = leaf
+        super().__init__(_not_array_msg(leaf, "an argument"))
+
+
+def _not_array_msg(leaf, where):
+    kind = "a function" if callable(leaf) else f"an object of type {type(leaf).__name__}"
+    return (f"{where} is {kind}, not an array or a number, so it cannot be traced. Mark it "
+            "static (jit's static_argnums / static_argnames), close over it instead of "
+            "passing it, or register its type as a pytree (chainrule.tree_util."
+            "register_pytree_node) whose leaves are arrays.")
+
+
 def _as_leaf(x):
     if isinstance(x, (Tracer, np.ndarray)):
         return x
-    return np.asarray(x)
+    if callable(x) and not isinstance(x, (np.generic, numbers.Number)):
+        raise _NotAnArray(x)
+    a = np.asarray(x)
+    if a.dtype.kind in "OUSV" and not isinstance(x, np.generic):
+        raise _NotAnArray(x)
+    return a
 
 
 def make_program(fun: Callable, static_argnums: int | Sequence[int] = (),
@@ -314,7 +335,13 @@ def make_program(fun: Callable, static_argnums: int | Sequence[int] = (),
         kwargs = {k: v for k, v in kwargs.items() if k not in names}
         leaves, tree = tu.tree_flatten(([args[i] for i in dyn_idx], kwargs))
         weak = _weak_types(leaves)
-        leaves = [_as_leaf(x) for x in leaves]
+        try:
+            leaves = [_as_leaf(x) for x in leaves]
+        except _NotAnArray as e:
+            raise TypeError(f"make_program({getattr(fun, '__name__', 'fun')}): " +
+                            _not_array_msg(e.leaf, _which_argument(fun, args, kwargs,
+                                                                   static_idx, e.leaf))
+                            ) from None
         out_tree = []
 
         def flat(*xs):
@@ -608,7 +635,11 @@ def jit(fun: Callable, static_argnums: int | Sequence[int] = (),
         dkw = {k: v for k, v in kwargs.items() if k not in s_names}
         leaves, tree = tu.tree_flatten((dyn, dkw))
         weak = _weak_types(leaves)
-        leaves = [_as_leaf(x) for x in leaves]
+        try:
+            leaves = [_as_leaf(x) for x in leaves]
+        except _NotAnArray as e:
+            raise TypeError(f"jit({getattr(fun, '__name__', 'fun')}): " + _not_array_msg(
+                e.leaf, _which_argument(fun, args, kwargs, nums, e.leaf))) from None
         key = (tree, _signature(leaves), tuple(statics), _DEBUG_NANS,
                None if weak is None else tuple(weak))
         return key, nums, leaves, tree
@@ -705,6 +736,24 @@ def _infer_static(fun, nums: tuple, names: tuple):
     names = tuple(dict.fromkeys(names + tuple(
         pos[i] for i in nums if 0 <= i < len(pos) and pos[i] in kw_ok)))
     return nums, names
+
+
+def _which_argument(fun, args, kwargs, nums, leaf) -> str:
+    """How to name, in an error, the argument (positional or keyword) that holds leaf."""
+    try:
+        pos = [p.name for p in inspect.signature(fun).parameters.values()
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        pos = []
+    for i, a in enumerate(args):
+        if i not in nums and any(x is leaf for x in tu.tree_leaves(a)):
+            name = f" ({pos[i]!r})" if i < len(pos) else ""
+            inner = "" if a is leaf else "a leaf of "
+            return f"{inner}positional argument {i}{name}"
+    for k, a in kwargs.items():
+        if any(x is leaf for x in tu.tree_leaves(a)):
+            return f"{'' if a is leaf else 'a leaf of '}argument {k!r}"
+    return "an argument"
 
 
 def _hashable(v, what):
