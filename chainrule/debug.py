@@ -14,7 +14,6 @@ Contract:
 from __future__ import annotations
 
 import builtins
-import math
 from typing import Any, Callable
 
 import numpy as np
@@ -141,32 +140,14 @@ def print(fmt: str, *args, **kwargs) -> None:  # noqa: A001 - JAX's name
 # pure_callback
 
 
-class ShapeDtypeStruct:
-    """The shape and dtype of a value (what `pure_callback` will return)."""
+class ShapeDtypeStruct(ShapedArray):
+    """The shape and dtype of a value (what `pure_callback` will return, what `eval_shape`
+    gives): an abstract value, comparing equal to any with the same shape and dtype."""
 
-    __slots__ = ("shape", "dtype")
-
-    def __init__(self, shape, dtype):
-        self.shape = tuple(int(d) for d in shape)
-        self.dtype = np.dtype(dtype)
+    __slots__ = ()
 
     def __repr__(self):
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    def __eq__(self, other):
-        return (isinstance(other, ShapeDtypeStruct) and self.shape == other.shape
-                and self.dtype == other.dtype)
-
-    def __hash__(self):
-        return hash((self.shape, self.dtype))
 
 
 pure_callback_p = Primitive("pure_callback", multiple_results=True)
