@@ -169,6 +169,10 @@ class StageTrace(Trace):
         inputs = [self.atom(a) for a in args]
         if self.weak:
             return self._process_weak(prim, inputs, params)
+        return self._emit(prim, inputs, params)
+
+    def _emit(self, prim, inputs, params):
+        """Append the equation prim(inputs) and return its output tracer(s)."""
         avals = [a.value if type(a) is Literal else a.aval for a in inputs]
         out = abstract_eval(prim, avals, params)
         if prim.multiple_results:
@@ -178,7 +182,6 @@ class StageTrace(Trace):
         v = Var(out)
         self.eqns.append(Eqn(prim, inputs, params, [v]))
         return StageTracer(self, out, v)
-
 
     def _process_weak(self, prim, inputs, params):
         """process with weakly typed (Python scalar) variables among the inputs. NumPy casts a
@@ -221,15 +224,7 @@ class StageTrace(Trace):
                 if out.shape == () and out.dtype == np.result_type(*stand_ins):
                     weak[v] = _KIND_PYTYPE.get(out.dtype.kind, float)
                 return StageTracer(self, out, v)
-        avals = [a.value if type(a) is Literal else a.aval for a in inputs]
-        out = abstract_eval(prim, avals, params)
-        if prim.multiple_results:
-            outs = [Var(a) for a in out]
-            self.eqns.append(Eqn(prim, inputs, params, outs))
-            return [StageTracer(self, v.aval, v) for v in outs]
-        v = Var(out)
-        self.eqns.append(Eqn(prim, inputs, params, [v]))
-        return StageTracer(self, out, v)
+        return self._emit(prim, inputs, params)
 
 
 def abstract_eval(prim: Primitive, avals, params):
