@@ -921,3 +921,22 @@ def test_apply_along_axis_extra_args_and_gradient():
     g = cr.grad(lambda A: cnp.sum(cnp.apply_along_axis(cnp.sort, 0, A) * weights))(A)
     ranks = np.argsort(np.argsort(A, axis=0), axis=0)
     close(g, ranks.astype(float))
+
+
+def test_out_of_bounds_index_under_vmap_names_the_examples_axis():
+    cases = [(lambda x: x[5], np.ones((3, 4)), 0, {}),
+             (lambda x: x[5], np.ones((4, 3)), 0, {"in_axes": 1}),
+             (lambda x: x[:, np.array([7])], np.ones((3, 4, 5)), 1, {}),
+             (lambda x: x.at[1, 9].set(0.0), np.ones((3, 4, 5)), 1, {})]
+    for f, x, axis, kw in cases:
+        one = np.take(x, 0, axis=kw.get("in_axes", 0))
+        with pytest.raises(IndexError) as eager:
+            _eager_index(f, one)
+        with pytest.raises(IndexError, match=f"for axis {axis} with size") as mapped:
+            cr.vmap(f, **kw)(x)
+        assert str(mapped.value) == str(eager.value)
+
+
+def _eager_index(f, one):
+    # the unbatched call on a traced value (so .at works as on tracers)
+    return cr.jvp(f, (one,), (np.zeros_like(one),))

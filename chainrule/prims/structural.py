@@ -988,12 +988,26 @@ def _batched_index(enc, arrays, bdims, ndim, size):
     return new_enc, new_arrays, perm
 
 
+def _per_example_index_error(e: IndexError) -> IndexError:
+    """NumPy's out-of-bounds message for the batched array, in the axes of one example (the
+    batch axis is in front: axis k + 1 of the batch is the user's axis k)."""
+    import re
+    m = re.match(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)$", str(e))
+    if m is None or m.group(2) == "0":
+        return e
+    return IndexError(f"index {m.group(1)} is out of bounds for axis {int(m.group(2)) - 1} "
+                      f"with size {m.group(3)}")
+
+
 def _getitem_batch(vals, bdims, *, idx):
     x, arrays = vals[0], vals[1:]
     size = _batch_size(vals, bdims)
     x = _to_front(x, bdims[0], size)
     enc, new_arrays, perm = _batched_index(idx, arrays, bdims[1:], x.ndim - 1, size)
-    out = getitem_p(x, *new_arrays, idx=enc)
+    try:
+        out = getitem_p(x, *new_arrays, idx=enc)
+    except IndexError as e:
+        raise _per_example_index_error(e) from None
     return (out if perm is None else transpose_p(out, perm=perm)), 0
 
 
@@ -1015,7 +1029,10 @@ def _scatter_batch(vals, bdims, *, idx, mode):
     y = broadcast_to_p(y, shape=(size,) + tuple(res_shape))
     if perm is not None:
         y = transpose_p(y, perm=_inv_perm(perm))
-    return scatter_p(x, y, *new_arrays, idx=enc, mode=mode), 0
+    try:
+        return scatter_p(x, y, *new_arrays, idx=enc, mode=mode), 0
+    except IndexError as e:
+        raise _per_example_index_error(e) from None
 
 
 getitem_p.batch = _getitem_batch
