@@ -35,6 +35,10 @@ _UNITS = {P.mul_p: "one", P.div_p: "one", P.pow_p: "one", P.add_p: "neg_zero",
           P.sub_p: "pos_zero"}
 # x ** 2 -> x * x (real dtypes: NumPy's power computes x**2 as x*x there).
 _SQUARE = {P.pow_p: P.mul_p}
+# Operands whose NumPy loop takes other paths when the operand has stride 0 (power: square,
+# sqrt, reciprocal for an exponent of 2, 0.5, -1), so a constant array there does not become
+# a scalar (a broadcast's input may: a broadcast has stride 0 already).
+_ZERO_STRIDE_PATHS = {P.pow_p: (1,)}
 # Conversions: the identity when the dtype does not change.
 _CASTS = {P.convert_p}
 # Traits of equations no pass may evaluate early, merge, or move past each other.
@@ -301,7 +305,8 @@ def _is_unit(atom, kind, x_dtype) -> bool:
     if isinstance(v, (complex, np.complexfloating)) or isinstance(v, (str, bytes)):
         return False
     if kind == "one":
-        return v == 1
+        # not for complex x: z * 1 is computed as complex(1, 0) * z, so inf+1j -> inf+nanj
+        return x_dtype.kind in "biuf" and v == 1
     if v != 0:
         return False
     if x_dtype.kind in "iu":
@@ -327,7 +332,7 @@ def _rewrite(e: Eqn, producer: dict, const_val: dict, uses: dict):
             p = producer.get(a)
             if p is not None and "broadcast" in p.prim.traits:
                 cand = p.inputs[0]
-            elif a in const_val:
+            elif a in const_val and i not in _ZERO_STRIDE_PATHS.get(prim, ()):
                 u = _uniform(const_val[a])
                 if u is not None:
                     cand = Literal(u)
@@ -392,7 +397,8 @@ def _rewrite(e: Eqn, producer: dict, const_val: dict, uses: dict):
 
 def simplify(program: Program) -> Program:
     """Algebraic simplification that keeps IEEE semantics:
-    x*1, 1*x, x/1, x**1 -> x; x + (-0.0), (-0.0) + x, x - 0.0 -> x for floats (x + 0.0 is
+    x*1, 1*x, x/1, x**1 -> x for real, integer and boolean x (not complex: z * 1 multiplies by
+    complex(1, 0), which maps inf+1j to inf+nanj); x + (-0.0), (-0.0) + x, x - 0.0 -> x for floats (x + 0.0 is
     kept: it maps -0.0 to +0.0), x + 0, x - 0 -> x for integers; x**2 -> x*x (real dtypes);
     transpose of transpose -> one transpose (or none); the transpose of a result used only
     there, of a primitive with a `fold_transpose` rule, -> that primitive computing the
@@ -405,7 +411,7 @@ def simplify(program: Program) -> Program:
     reshape/broadcast to the same shape and conversion to the same dtype -> nothing; an
     elementwise operand that is a broadcast (or a constant whose elements are all equal) ->
     the broadcast's input (or that value), when broadcasting is implied (the equation's aval
-    does not change). Never x-x -> 0 or x*0 -> 0 (wrong for inf/nan). Every rewrite requires
+    does not change; not a constant exponent of power, see `_ZERO_STRIDE_PATHS`). Never x-x -> 0 or x*0 -> 0 (wrong for inf/nan). Every rewrite requires
     the output aval to stay the same. Preserves values bit for bit (each rewrite is an exact
     identity) and derivatives (each is one for derivatives too)."""
     rw = _Rewriter()
