@@ -112,6 +112,7 @@ class _Builder:
         self.inputs = []          # value ids of the inputs, in call order
         self.consts = {}          # (kind, value key) -> value id
         self.const_vals = {}      # value id -> the constant
+        self.broadcast = set()    # value ids of inputs broadcast to the kernel's shape
 
     def new(self, tc: str) -> int:
         self.kind.append(tc)
@@ -166,15 +167,37 @@ def _raise(msg):
 def _const_value(value, tc: str):
     if tc == "b":
         return bool(value)
-    if tc == "i":
-        return np.int32(value)
-    if tc == "l":
-        return np.int64(value)
+    if tc in "il":
+        # a Python int out of the kernel's range (x < 2**40 for int32 x, which NumPy compares
+        # exactly) has no numexpr constant: decline instead of OverflowError
+        try:
+            return np.int32(value) if tc == "i" else np.int64(value)
+        except OverflowError:
+            raise _Decline(f"integer constant {value!r} out of range") from None
     if tc == "f":
         return np.float32(value)
     if tc == "d":
         return float(value)
     return complex(value)
+
+
+def _power(b: _Builder, x: int, y: int, tc: str) -> int:
+    """x ** y as NumPy computes it: its power loop, for an exponent with stride 0, takes fast
+    paths for 2 (square), 0.5 (sqrt: nan at -inf, -0.0 at -0.0, where pow gives inf and 0.0)
+    and -1 (reciprocal); else C pow (0 and 1 are exact there), as for an exponent array. An
+    exponent that is neither a constant nor a full-shape value (a broadcast input, stride 0
+    at run time, whose value is unknown here) declines the kernel."""
+    c = b.const_vals.get(y)
+    if c is None:
+        if y in b.broadcast:
+            raise _Decline("power with a broadcast exponent")
+    elif c == 2:
+        return b.emit("mul", tc, x, x)
+    elif c == 0.5:
+        return b.emit("sqrt", tc, x)
+    elif c == -1:
+        return b.emit("div", tc, b.const(1, tc), x)
+    return b.emit("pow", tc, x, y)
 
 
 def _zmul_ops(b: _Builder, x: int, y: int, tc: str) -> int:
@@ -211,6 +234,8 @@ def _translate(b: _Builder, e, ins: list, vals: list, out_dtype) -> int:
     tc = _TC.get(comp)
     if tc is None:
         raise _Decline(str(comp))
+    if op is np.power and out_tc in "fd":
+        return _power(b, b.cast(ins[0], out_tc), b.cast(ins[1], out_tc), out_tc)
     if op in _ARITH:
         name, kinds = _ARITH[op]
         if out_tc not in kinds:
@@ -385,6 +410,8 @@ def plan(sub, names: dict, bind) -> NumexprKernel | None:
             if tc is None:
                 return None
             env[v] = b.input(tc)
+            if v.aval.shape != tuple(shape):
+                b.broadcast.add(env[v])
             in_srcs.append(names[v])
         for e in eqns:
             out = e.outs[0]
@@ -392,8 +419,11 @@ def plan(sub, names: dict, bind) -> NumexprKernel | None:
                 return None
             if "broadcast" in e.prim.traits:
                 a = e.inputs[0]
-                env[out] = b.const(a.value, _TC[np.dtype(out.aval.dtype)]) \
-                    if type(a) is Literal else env[a]
+                if type(a) is Literal:
+                    env[out] = b.const(a.value, _TC[np.dtype(out.aval.dtype)])
+                else:
+                    env[out] = env[a]
+                    b.broadcast.add(env[a])
                 continue
             if "elementwise" not in e.prim.traits or out.aval.shape != shape:
                 return None
