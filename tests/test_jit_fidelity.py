@@ -93,3 +93,37 @@ def test_out_of_range_int_comparison(kernel, dtype):
     check(lambda x: (x * 2) < 2 ** 40, x)
     check(lambda x: cnp.where(x + 1 == 2 ** 33, 1, 0), x)
     check(lambda x: (x - 1) != -2 ** 63, x)
+
+
+# --- results are distinct arrays, and never overwritten while reachable ------------------------
+
+def test_repeated_output_is_a_separate_array(kernel):
+    x = np.ones(3)
+    o1, o2 = cr.jit(lambda x: (x * 2, x * 2))(x)
+    o1[0] = 99
+    assert_same(o2, np.full(3, 2.0))
+    a, b, c = cr.jit(lambda x: (x + 1, x + 1, cr.lax.stop_gradient(x + 1)))(x)
+    a[0] = 99
+    b[1] = 98
+    assert_same(c, np.full(3, 2.0))
+    assert a[1] == 2 and b[0] == 2
+    p, q = cr.jit(lambda x: (x, x))(x)
+    p[0] = 99
+    assert q[0] == 1 and x[0] == 1
+
+
+def test_reused_output_not_held_by_weakref(kernel):
+    import weakref
+    old = options.reuse_outputs, options.reuse_min_bytes
+    options.reuse_outputs, options.reuse_min_bytes = True, 1 << 10
+    try:
+        x = np.ones((2000, 1000))
+        for f in (cr.jit(lambda x: x * 2 + 1),
+                  cr.jit(lambda xs: cr.lax.scan(lambda c, x: (c + x, x * 2.0),
+                                                np.zeros(1000), xs))):
+            ref = weakref.ref(cr.tree_util.tree_leaves(f(x))[-1])
+            first = None if ref() is None else ref().copy()
+            f(x + 1)
+            assert ref() is None or np.array_equal(ref(), first)
+    finally:
+        options.reuse_outputs, options.reuse_min_bytes = old

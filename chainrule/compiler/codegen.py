@@ -690,10 +690,25 @@ def _function_source(gen, program, name, consts):
     stored = {names for names, _ in consts} | set(args)
     srcs = args + [c for c, _ in consts]
     sources = "(" + ", ".join(srcs) + ("," if len(srcs) == 1 else "") + ")"
-    rets = [f"np.asarray({gen.src(o)})" if type(o) is Literal else
-            f"np.array({gen.src(o)})" if gen.src(o) in stored else
-            gen.src(o) if o in fresh or sources == "()" else
-            f"_cr_fresh({gen.src(o)}, {sources})" for o in outs]
+    # an output returned again (CSE merged x*2 and x*2, or through an identity such as
+    # stop_gradient) is a copy, as eager evaluation returns two arrays
+    alias = {}
+    for it in items:
+        e = it.eqn
+        if it.kind == "eqn" and e.prim.lower == "" and len(e.inputs) == 1 and \
+                type(e.inputs[0]) is not Literal:
+            src = gen.src(e.inputs[0])
+            alias[gen.names[e.outs[0]]] = alias.get(src, src)
+    seen = set()
+    rets = []
+    for o in outs:
+        s = gen.src(o)
+        root = alias.get(s, s)
+        rets.append(f"np.asarray({s})" if type(o) is Literal else
+                    f"np.array({s})" if s in stored or root in seen else
+                    s if o in fresh or sources == "()" else
+                    f"_cr_fresh({s}, {sources})")
+        seen.add(root)
     body = gen.lines + [f"return [{', '.join(rets)}]"]
     return f"def {name}({', '.join(args)}):\n" + "".join(f"    {ln}\n" for ln in body)
 
