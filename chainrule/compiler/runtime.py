@@ -8,6 +8,7 @@ of jitted code only; exported code allocates its results.
 from __future__ import annotations
 
 import sys
+import weakref
 
 import numpy as np
 
@@ -80,16 +81,18 @@ def _free_count(slot: list) -> int:
 # CPython's reference counts and the GIL (a free-threaded build could race on them)
 REUSE = hasattr(sys, "getrefcount") and getattr(sys, "_is_gil_enabled", lambda: True)()
 _FREE = _free_count([object()]) if REUSE else 0
+_weakrefs = weakref.getweakrefcount
 
 
 def take(slot: list, shape: tuple, dtype) -> np.ndarray:
     """An uninitialized array for a result: the one stored in `slot` by the previous call when
     nothing else references it any more (no caller variable, view, or container: it is then
-    invisible, and overwriting it saves the OS zeroing fresh pages), else a new one. The
+    invisible, and overwriting it saves the OS zeroing fresh pages; nor a weak reference: the
+    array can still be reached through it), else a new one. The
     caller appends the result to the slot after computing it."""
     if slot:
         buf = slot.pop()
-        if sys.getrefcount(buf) == _FREE and buf.shape == shape and buf.dtype == dtype \
-                and buf.flags.writeable and buf.flags.c_contiguous:
+        if sys.getrefcount(buf) == _FREE and not _weakrefs(buf) and buf.shape == shape \
+                and buf.dtype == dtype and buf.flags.writeable and buf.flags.c_contiguous:
             return buf
     return np.empty(shape, dtype)
