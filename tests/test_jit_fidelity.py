@@ -178,3 +178,45 @@ def test_logaddexp(kernel, dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert_same(exported(f, x, y)(x, y)[0], f(x, y))
+
+
+# --- export of cond, switch and while_loop -----------------------------------------------------
+
+def test_export_control_flow():
+    from chainrule import lax
+    x = np.array([-0.0, 0.5, 2.0, np.inf])
+
+    def loop(x, n):
+        return lax.while_loop(lambda c: c[1] < n,
+                              lambda c: (c[0] * 1.5 + cnp.sin(c[0]), c[1] + 1), (x, 0))
+
+    def branch(p, x):
+        return lax.cond(p > 0, lambda x: x * 2, lambda x: cnp.cos(x) - 1, x)
+
+    def switch(i, x):
+        return lax.switch(i, [lambda x: x + 1, lambda x: (x * x, x)[0], lambda x: -x], x)
+
+    def nested(x):
+        def body(c):
+            v, k = c
+            v = lax.cond(k % 2 == 0, lambda v: v * 0.5, lambda v: v + 1.0, v)
+            return v, k + 1
+        return lax.while_loop(lambda c: c[1] < 7, body, (x, 0))[0]
+
+    def unchanged(p, x):
+        return lax.cond(p > 0, lambda x: x, lambda x: x + 1, x), x
+
+    for n in (0, 3):
+        check(loop, x, n)
+        check_export(loop, x, n)
+    for p in (-1.0, 1.0):
+        check(branch, p, x)
+        check_export(branch, p, x)
+        out = exported(unchanged, p, x)(p, x)
+        out[0][0] = 99
+        assert x[0] == 0
+    for i in (-1, 0, 1, 2, 5):
+        check(switch, i, x)
+        check_export(switch, i, x)
+    check(nested, x)
+    check_export(nested, x)

@@ -10,7 +10,9 @@ code:
   `kernels.plan` accepts it; else NumPy calls, over blocks of rows when the kernel is large,
   see `_block_rows`), and call primitives (custom rules, checkpoint: their function is
   staged; compiled code needs values, not rules);
-- a scan is a `for` loop in the source with its body inlined (`_render_scan`);
+- a scan is a `for` loop in the source with its body inlined (`_render_scan`); in standalone
+  code, cond/switch is an if/elif/else and while_loop a `while` loop, each sub-program
+  inlined (`_render_cond`, `_render_while`; jit calls their impls);
 - a primitive whose impl is a public NumPy function is called as `np.<name>`;
 - otherwise the equation calls the primitive's impl by name with its params.
 Results never alias arguments or constants: outputs that are literals, inputs or constants
@@ -216,6 +218,12 @@ def _flatten(gen: _Gen, program: Program, consts: list):
     def walk(eqns):
         for e in eqns:
             ins = [sub(a) for a in e.inputs]
+            if gen.standalone and _control_kind(e) is not None:
+                for v in e.outs:
+                    gen.names[v] = gen.fresh()
+                items.append(_Item(Eqn(e.prim, ins, e.params, e.outs), "control",
+                                   _control_kind(e)))
+                continue
             plan = _scan_plan(e)
             if plan is not None:
                 for v in e.outs:
@@ -259,6 +267,16 @@ def _flatten(gen: _Gen, program: Program, consts: list):
     name_consts(zip(program.const_vars, program.consts))
     walk(program.eqns)
     return items, [sub(o) for o in program.outs]
+
+
+def _control_kind(eqn):
+    """"cond" or "while" for those equations of lax_control, else None."""
+    from .. import lax_control
+    if eqn.prim is getattr(lax_control, "cond_p", None):
+        return "cond"
+    if eqn.prim is getattr(lax_control, "while_p", None):
+        return "while"
+    return None
 
 
 def _scan_plan(eqn):
@@ -354,7 +372,7 @@ def _render(gen: _Gen, items, outs, fresh=(), targets=None):
         for a in it.eqn.inputs:
             if type(a) is not Literal:
                 last_use[a] = i
-                if it.kind == "eqn" and it.ufunc is None:
+                if it.kind in ("eqn", "control") and it.ufunc is None:
                     unsafe.add(a)
     for o in outs:
         if type(o) is not Literal:
@@ -377,6 +395,9 @@ def _render(gen: _Gen, items, outs, fresh=(), targets=None):
             continue
         if it.kind == "scan":
             fresh.update(_render_scan(gen, e, it.stmts, out_names))
+            continue
+        if it.kind == "control":
+            (_render_cond if it.stmts == "cond" else _render_while)(gen, e, out_names)
             continue
         ins = [gen.src(a) for a in e.inputs]
         expr = None
@@ -627,6 +648,77 @@ def _render_scan(gen: _Gen, e, plan, out_names):
     for sl, name in zip(ys_slots, ys_names):
         gen.lines.append(f"{sl}.append({name})")
     return fresh_out
+
+
+def _typed_srcs(gen: _Gen, atoms, avals) -> list:
+    """Source names for atoms passed to a sub-program: a literal becomes an array of the
+    sub-program's input dtype (as its impl would receive it)."""
+    srcs = []
+    for a, aval in zip(atoms, avals):
+        if type(a) is Literal:
+            name = gen.fresh()
+            gen.lines.append(f"{name} = np.asarray({gen.src(a)}, dtype={_dtype_src(aval.dtype)})")
+            srcs.append(name)
+        else:
+            srcs.append(gen.src(a))
+    return srcs
+
+
+def _render_inline(gen: _Gen, program: Program, in_srcs, out_names, cast=True) -> list:
+    """The lines computing `program` on `in_srcs` into `out_names` (as arrays of their
+    dtypes, as lax_control's impls return them), rendered apart from gen.lines."""
+    saved, gen.lines = gen.lines, []
+    for v, src in zip(program.in_vars, in_srcs):
+        gen.names[v] = src
+    items, outs = _flatten(gen, program, gen.consts)
+    _render(gen, items, outs)
+    srcs = [gen.src(o) for o in outs]
+    if cast:
+        for name, src, o in zip(out_names, srcs, outs):
+            gen.lines.append(f"{name} = np.asarray({src}, dtype={_dtype_src(o.aval.dtype)})")
+    elif out_names:
+        gen.lines.append(f"{', '.join(out_names)} = {', '.join(srcs)}")
+    lines, gen.lines = gen.lines, saved
+    return lines
+
+
+def _render_cond(gen: _Gen, e, out_names):
+    """lax.cond / lax.switch as if/elif/else over the branches, each inlined (standalone
+    code: jit calls the impl, which runs the taken branch's compiled program)."""
+    branches = e.params["branches"]
+    index, args = e.inputs[0], e.inputs[1:]
+    srcs = _typed_srcs(gen, args, branches[0].in_avals)
+    gen.lines.append(f"# cond: {len(branches)} branches, inlined")
+    i = gen.fresh()
+    gen.lines.append(f"{i} = int({gen.src(index)})")
+    for k, b in enumerate(branches):
+        head = ("if" if k == 0 else "elif") + (f" {i} <= 0:" if k == 0 else f" {i} == {k}:")
+        if k == len(branches) - 1:
+            head = "else:" if k else "if True:"
+        gen.lines.append(head)
+        gen.lines.extend("    " + ln for ln in _render_inline(gen, b, srcs, out_names)
+                         or ["pass"])
+
+
+def _render_while(gen: _Gen, e, out_names):
+    """lax.while_loop as a Python while loop, cond and body inlined (standalone code)."""
+    p = e.params
+    cp, bp, ncc, nbc = p["cond_program"], p["body_program"], p["cond_nconsts"], \
+        p["body_nconsts"]
+    srcs = _typed_srcs(gen, e.inputs, cp.in_avals[:ncc] + bp.in_avals)
+    cc, bc, init = srcs[:ncc], srcs[ncc:ncc + nbc], srcs[ncc + nbc:]
+    gen.lines.append("# while_loop: cond and body inlined")
+    for name, src in zip(out_names, init):
+        gen.lines.append(f"{name} = {src}")
+    pred = gen.fresh()
+    gen.lines.append("while True:")
+    body = _render_inline(gen, cp, cc + list(out_names), [pred], cast=False)
+    body.append(f"if not {pred}:")
+    body.append("    break")
+    body += _render_inline(gen, bp, bc + list(out_names), list(out_names), cast=False)
+    gen.lines.extend("    " + ln for ln in body)
+    for name, aval in zip(out_names, bp.out_avals):
+        gen.lines.append(f"{name} = np.asarray({name}, dtype={_dtype_src(aval.dtype)})")
 
 
 def _owned_carries(body: Program, items, outs, nk: int) -> set:
