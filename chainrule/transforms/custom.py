@@ -12,6 +12,14 @@ Contract:
 - Under vmap the call primitives stay call primitives: their batching rules vmap the
   function and its rules (jvp; fwd and bwd; checkpoint's function), so `grad(vmap(f))`
   still uses f's custom rule. Traces without a rule for them inline the function.
+- The rules' outputs are checked, as JAX checks them: fwd's primal output has f's structure
+  and shapes, bwd gives one cotangent per argument leaf with that leaf's shape (None for a
+  zero; float0 or zeros for an integer leaf), a JVP rule gives a (primal_out, tangent_out)
+  pair whose tangents have the primal outputs' shapes. A mismatch is a ValueError (TypeError
+  for a wrong container) naming the rule, never a silent broadcast.
+- `nondiff_argnums` values are closed over by the call primitive, so a differentiation
+  transform never sees them: passing a tracer of jvp or grad there is an error (a value batched
+  by vmap or staged by jit is fine).
 """
 from __future__ import annotations
 
@@ -21,7 +29,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..core import Primitive, bind
+from ..core import Primitive, ShapedArray, Tracer, bind, get_aval
 from .. import tree_util as tu
 from ..prims.elementwise import stop_gradient_p
 
@@ -33,6 +41,73 @@ def _zeros(x):
 
 def _instantiate(ts, like):
     return [(_zeros(p) if t is None else t) for t, p in zip(ts, like)]
+
+
+def _name(f) -> str:
+    return getattr(f, "__name__", None) or repr(f)
+
+
+def _check_nondiff(kind: str, fun, nd, static) -> None:
+    """Refuse tracers of a differentiation transform among the nondiff_argnums values."""
+    from .batching import BatchTracer
+    from .forward import JVPTracer
+    from .reverse import RTracer
+    for i in nd:
+        for leaf in tu.tree_leaves(static[i]):
+            v = leaf
+            while isinstance(v, BatchTracer):
+                v = v.val
+            if isinstance(v, (JVPTracer, RTracer)):
+                how = "forward-mode (jvp)" if isinstance(v, JVPTracer) else "reverse-mode (grad/vjp)"
+                ct = ("return a cotangent (or None) for it from bwd" if kind == "custom_vjp"
+                      else "give it a tangent in the rule")
+                raise TypeError(
+                    f"argument {i} of the {kind} function {_name(fun)} is in nondiff_argnums "
+                    f"but is being differentiated (it is a {how} tracer "
+                    f"{v.aval.str_short()}). Values in nondiff_argnums are closed over, so the "
+                    f"derivative with respect to them would be lost. Tracers of a "
+                    f"differentiation transform must not be passed in nondiff_argnums: make "
+                    f"it a regular argument and {ct}.")
+
+
+def _leaf_aval(x):
+    """(shape, dtype) of an array-like leaf, or None for anything else (a tuple, an object)."""
+    if isinstance(x, (Tracer, np.ndarray, np.generic)):
+        return tuple(x.shape), x.dtype
+    if isinstance(x, (bool, int, float, complex)):
+        return (), np.result_type(x)
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return tuple(x.shape), np.dtype(x.dtype)
+    return None
+
+
+def _check_leaf(ct, aval: ShapedArray, describe: Callable[[str], str]):
+    """A (co)tangent `ct` for a value of abstract value `aval`: returns it, or None for a zero
+    (None, float0, or anything of the right shape for an integer value); raises ValueError
+    with describe(problem) when its shape (or complex-for-real dtype) does not fit."""
+    if ct is None:
+        return None
+    got = _leaf_aval(ct)
+    if got is None:
+        raise ValueError(describe(f"expected an array of shape {aval.shape} and dtype "
+                                  f"{aval.dtype.name}, got a {type(ct).__name__}"))
+    shape, dtype = got
+    if shape != aval.shape:
+        raise ValueError(describe(f"expected shape {aval.shape}, got shape {shape} "
+                                  f"(dtype {dtype})"))
+    if dtype.kind == "V" or aval.dtype.kind not in "fc":
+        return None  # float0, or an integer / boolean value: no derivative
+    if dtype.kind == "c" and aval.dtype.kind != "c":
+        raise ValueError(describe(f"expected a real ({aval.dtype.name}) value, got dtype "
+                                  f"{dtype.name} (kind 'c'): a complex cotangent for a real "
+                                  f"value; take its real part explicitly if that is meant"))
+    if not isinstance(ct, (Tracer, np.ndarray)):
+        ct = np.asarray(ct, aval.dtype)  # a Python or NumPy scalar for a 0-d value
+    return ct
+
+
+def _leaf_where(n_leaves: int, j: int) -> str:
+    return f", leaf {j}" if n_leaves > 1 else ""
 
 
 def _call_prim(name):
@@ -179,6 +254,8 @@ class custom_jvp:
         args = _resolve_args(self.fun, args, kwargs)
         nd = self.nondiff_argnums
         static = {i: args[i] for i in nd}
+        if nd:
+            _check_nondiff("custom_jvp", self.fun, nd, static)
         dyn = [a for i, a in enumerate(args) if i not in nd]
         leaves, in_tree = tu.tree_flatten(dyn)
         out_tree_box = []
@@ -198,16 +275,52 @@ class custom_jvp:
             p = full_args(tu.tree_unflatten(in_tree, primals))
             t = tu.tree_unflatten(in_tree, tangents)
             pd = [a for i, a in enumerate(p) if i not in nd]
-            out, tout = self.jvp(*[static[i] for i in nd], tuple(pd), tuple(t))
-            o, ot = tu.tree_flatten(out)
-            if not out_tree_box:
-                out_tree_box.append(ot)
-            return o, tu.tree_leaves(tout)
+            r = self.jvp(*[static[i] for i in nd], tuple(pd), tuple(t))
+            return self._check_rule_output(r, out_tree_box)
 
         outs = bind(custom_jvp_call_p, *leaves, fun=flat_fun, jvp=flat_jvp)
         if not out_tree_box:
             flat_fun(*leaves)
         return tu.tree_unflatten(out_tree_box[0], outs)
+
+    def _check_rule_output(self, r, out_tree_box):
+        """The JVP rule's result r as flat (primal outputs, tangent outputs), checked: a pair,
+        primal output of f's structure (where known), tangents of the primal outputs'
+        shapes (None or float0 for a zero)."""
+        rule, fun = _name(self.jvp), _name(self.fun)
+        if not (isinstance(r, (tuple, list)) and len(r) == 2):
+            got = (f"a {type(r).__name__} of length {len(r)}" if isinstance(r, (tuple, list))
+                   else f"a single value of shape {r.shape} ({type(r).__name__})"
+                   if _leaf_aval(r) is not None else f"a {type(r).__name__}")
+            raise TypeError(f"the custom_jvp rule {rule} of {fun} must return a pair "
+                            f"(primal_out, tangent_out), got {got}")
+        out, tout = r
+        o, ot = tu.tree_flatten(out)
+        if out_tree_box and out_tree_box[0] != ot:
+            raise TypeError(f"the custom_jvp rule {rule} must return a primal output with the "
+                            f"structure of {fun}'s output: {fun} gives {out_tree_box[0]}, the "
+                            f"rule gives {ot}")
+        if not out_tree_box:
+            out_tree_box.append(ot)
+        if tout is None:
+            t_leaves = [None] * len(o)
+        else:
+            try:
+                t_leaves = tu.flatten_up_to(ot, tout)
+            except ValueError:
+                raise TypeError(
+                    f"the custom_jvp rule {rule} of {fun} must produce primal and tangent "
+                    f"outputs with the same container (pytree) structure: primal {ot}, "
+                    f"tangent {tu.tree_structure(tout)}") from None
+        res = []
+        for j, (po, to) in enumerate(zip(o, t_leaves)):
+            aval = get_aval(po)
+            where = f"output leaf {j}" if len(o) > 1 else "the output"
+            to = _check_leaf(to, aval, lambda msg: (
+                f"the custom_jvp rule {rule} of {fun} must produce a tangent output with the "
+                f"same shape as the primal output: for {where} ({aval.str_short()}) {msg}"))
+            res.append(_zeros(po) if to is None else to)
+        return o, res
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +409,7 @@ class custom_vjp:
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         self.fwd = self.bwd = None
+        self._out_info = {}  # input signature -> (out tree, out avals) of fun, or None
 
     def defvjp(self, fwd: Callable, bwd: Callable, symbolic_zeros: bool = False):
         """Set the forward (with residuals) and backward functions."""
@@ -308,9 +422,13 @@ class custom_vjp:
         args = _resolve_args(self.fun, args, kwargs)
         nd = self.nondiff_argnums
         static = {i: args[i] for i in nd}
+        if nd:
+            _check_nondiff("custom_vjp", self.fun, nd, static)
         dyn = [a for i, a in enumerate(args) if i not in nd]
         leaves, in_tree = tu.tree_flatten(dyn)
         out_tree_box = []
+        fun_name, fwd_name, bwd_name = _name(self.fun), _name(self.fwd), _name(self.bwd)
+        dyn_pos = [i for i in range(len(args)) if i not in nd]
 
         def full_args(dyn_vals):
             it = iter(dyn_vals)
@@ -325,11 +443,31 @@ class custom_vjp:
             record(t)
             return o
 
+        def probe(*xs):
+            return tu.tree_flatten(self.fun(*full_args(tu.tree_unflatten(in_tree, xs))))
+
         def flat_fwd(*xs):
             r = self.fwd(*full_args(tu.tree_unflatten(in_tree, xs)))
             if not (isinstance(r, (tuple, list)) and len(r) == 2):
-                raise TypeError("custom_vjp fwd must return a pair (output, residuals)")
+                raise TypeError(f"the custom_vjp fwd rule {fwd_name} of {fun_name} must "
+                                f"return a pair (output, residuals), got a {type(r).__name__}")
             o, t = tu.tree_flatten(r[0])
+            info = self._fun_out_info(probe, xs, in_tree, static)
+            if info is not None:
+                f_tree, f_avals = info
+                if t != f_tree:
+                    raise TypeError(
+                        f"the custom_vjp fwd rule {fwd_name} must return a pair whose first "
+                        f"element is the primal output, with the structure of {fun_name}'s "
+                        f"output: {fun_name} gives {f_tree}, fwd gives {t}")
+                for j, (oj, aj) in enumerate(zip(o, f_avals)):
+                    got = _leaf_aval(oj)
+                    if got is None or got[0] != aj.shape:
+                        raise ValueError(
+                            f"the custom_vjp fwd rule {fwd_name} must return the primal output "
+                            f"of {fun_name} as the first element of its pair: output leaf {j} "
+                            f"of {fun_name} has shape {aj.shape}, fwd gives "
+                            f"{got[0] if got else 'a ' + type(oj).__name__}")
             record(t)
             return o, r[1]
 
@@ -337,23 +475,84 @@ class custom_vjp:
             ct = tu.tree_unflatten(out_tree_box[0], cts)
             g = self.bwd(*[static[i] for i in nd], res, ct)
             if not isinstance(g, (tuple, list)):
-                raise TypeError(f"custom_vjp bwd must return a tuple with one cotangent per "
-                                f"differentiable argument, got {type(g).__name__}")
+                raise TypeError(f"the custom_vjp bwd rule {bwd_name} of {fun_name} must return "
+                                f"a tuple with one cotangent per differentiable argument, got "
+                                f"a {type(g).__name__}")
             if len(g) != len(dyn):
-                raise ValueError(f"custom_vjp bwd returned {len(g)} cotangents for "
-                                 f"{len(dyn)} differentiable arguments")
+                raise ValueError(f"the custom_vjp bwd rule {bwd_name} of {fun_name} returned "
+                                 f"{len(g)} cotangents for {len(dyn)} differentiable "
+                                 f"arguments")
             out = []
-            for gi, a in zip(g, dyn):
+            it = iter(leaves)
+            for pos, gi, a in zip(dyn_pos, g, dyn):
+                tree = tu.tree_structure(a)
                 if gi is None:
-                    out.extend([None] * len(tu.tree_leaves(a)))
-                else:
-                    out.extend(tu.flatten_up_to(tu.tree_structure(a), gi))
+                    out.extend([None] * tree.num_leaves)
+                    for _ in range(tree.num_leaves):
+                        next(it)
+                    continue
+                try:
+                    parts = [gi] if tree.num_leaves == 1 and tu.treedef_is_leaf(tree) else \
+                        tu.flatten_up_to(tree, gi)
+                except ValueError as e:
+                    raise TypeError(
+                        f"the custom_vjp bwd rule {bwd_name} must produce an output with the "
+                        f"same container (pytree) structure as the args tuple of the primal "
+                        f"function {fun_name}: for argument {pos} expected {tree}, got "
+                        f"{tu.tree_structure(gi)}") from e
+                for j, c in enumerate(parts):
+                    aval = get_aval(next(it))
+                    out.append(_check_leaf(c, aval, lambda msg, j=j, aval=aval: (
+                        f"the custom_vjp bwd rule {bwd_name} must produce an output with the "
+                        f"same shape/dtypes as the args tuple of the primal function "
+                        f"{fun_name}: for argument {pos}{_leaf_where(len(parts), j)} "
+                        f"({aval.str_short()}) {msg}")))
             return out
 
         outs = bind(custom_vjp_call_p, *leaves, fun=flat_fun, fwd=flat_fwd, bwd=flat_bwd)
         if not out_tree_box:
             flat_fun(*leaves)
         return tu.tree_unflatten(out_tree_box[0], outs)
+
+    def _fun_out_info(self, probe, xs, in_tree, static):
+        """(output tree, output avals) of fun for flat inputs xs, found by staging
+        probe(*xs) -> (flat outputs, tree) once per input signature; None where fun cannot be
+        staged (it may use NumPy on concrete values, which a fwd rule allows), and then
+        fwd's output is taken as it is."""
+        try:
+            key = (in_tree, tuple(get_aval(x) for x in xs),
+                   _static_key(static) if static else None)
+            hash(key)
+        except TypeError:
+            key = None
+        cache = self._out_info
+        if key is not None and key in cache:
+            return cache[key]
+        from .staging import stage_flat
+        trees = []
+
+        def staged(*ys):
+            o, t = probe(*ys)
+            trees.append(t)
+            return o
+
+        try:
+            prog = stage_flat(staged, [get_aval(x) for x in xs])
+            info = (trees[0], [a.aval for a in prog.outs])
+        except Exception:  # noqa: BLE001 - only a check: fwd's output then stands unchecked
+            info = None
+        if key is not None:
+            if len(cache) >= 64:
+                cache.clear()
+            cache[key] = info
+        return info
+
+
+def _static_key(static: dict):
+    """A hashable stand-in for the nondiff_argnums values: arrays by shape and dtype."""
+    leaves, tree = tu.tree_flatten([static[i] for i in sorted(static)])
+    return tree, tuple(get_aval(v) if isinstance(v, (Tracer, np.ndarray)) else v
+                       for v in leaves)
 
 
 # ---------------------------------------------------------------------------------------------
