@@ -1,5 +1,5 @@
 """chainrule.scipy.integrate: `odeint`, an adaptive Runge-Kutta ODE solver whose solutions are
-differentiable by the adjoint method (reverse mode) and by the tangent system (forward mode).
+differentiable by the discrete adjoint (reverse mode) and by the tangent system (forward mode).
 
 Contract:
 - `odeint(func, y0, t, *args)` follows JAX's `odeint` (func(y, t, *args), y0 a pytree, t an
@@ -14,11 +14,21 @@ Contract:
   size is controlled on the state only (the `n_err` leading components), so the primal
   output of jvp equals odeint's output and the tangent is the exact derivative of the
   discrete solution on the accepted steps.
-- Reverse: the adjoint method. Between output times the augmented system (y, a, p_bar)
-  runs backwards in time (da/dt = -f_y^T a, dp_bar/dt = -f_p^T a, starting each interval
-  from the stored y_i), with the output cotangents added at the output times; the time
-  cotangents are <ct_i, f(y_i, t_i)> for i >= 1 and -<a(t0), f(y0, t0)> for t0. It never
-  differentiates through the solver's steps; memory is O(len(t)).
+- Reverse: the discrete adjoint, the transpose of the linearization the JVP integrates. The
+  forward pass also returns each interval's first step size (param `with_h`: one more
+  column). `odeint_adjoint_p(*ps, ys, hs, ts, ct)` then takes the intervals last first:
+  it re-solves [t_i, t_{i+1}] forward from the stored y_i (same steps as the forward pass),
+  recording each accepted step's (y, t, h), and pulls the adjoint back through those steps
+  (a VJP of one Dormand-Prince step each), adding ct_i at the output times. The state is
+  never integrated backwards in time (which amplifies errors by ~exp(|f_y| dt) on decaying
+  problems: the continuous adjoint of JAX's odeint fails there). The time cotangents are
+  <ct_i, f(y_i, t_i)> for i >= 1 and -<a(t0), f(y0, t0)> for t0. Memory: the outputs plus
+  one interval's accepted steps (n + 2 numbers each, in buffers of a power of two that grow
+  and are remembered per problem); cost: about one more forward solve and a VJP per stage.
+  Its impl runs on arrays (one staged, compiled sweep, also under jit and vmap); its JVP and
+  reverse rules (second-order derivatives) differentiate the same computation written as a
+  while loop per interval (`_adjoint_generic`): O(steps) when values are known (eager, under
+  grad/jvp), O(steps^2) per interval when staged (jit of a second derivative).
 - Batching: a batched odeint_p records the vmap levels it runs under (param `levels`); its
   value is the vmapped solver (every example keeps its own step sizes) and its JVP and VJP
   are the vmapped rules, so vmap(grad), grad(vmap), jit of either all use the rules above.
@@ -37,14 +47,14 @@ from .. import lax
 from .. import numpy as cnp
 from .. import tree_util as tu
 from ..compiler import options as compiler_options
-from ..core import Primitive, ShapedArray, Tracer, bind, get_aval
+from ..core import ConcretizationError, Primitive, ShapedArray, Tracer, bind, get_aval
 from ..ir.program import eval_program
 from ..lax_control import _as_leaf, _runner, _stage_user, _vmap_program
 from ..prims.base import moveaxis0
 from ..transforms.api import jvp, vjp, vmap
 from ..transforms.staging import _finish, stage_flat
 
-__all__ = ["odeint", "odeint_p"]
+__all__ = ["odeint", "odeint_p", "odeint_adjoint_p"]
 
 TESTED_IN = "tests/test_integrate.py"
 
@@ -123,11 +133,34 @@ def _step_factor(err):
     return cnp.where(cnp.isnan(err), _MIN_FACTOR, f)
 
 
+def _attempt(fun, t, y, f, h, t_b, rtol, atol, hmax, n_err, frozen=False):
+    """One attempted step towards t_b: (ok, t, y, f after it, next h, stuck, h used); a
+    rejected step (ok False) leaves t, y and f as they were. frozen: the step-size control
+    (error estimate, next h) carries no derivative, so derivatives of the result are those of
+    the solution on the accepted steps."""
+    last = t + h >= t_b
+    h_use = cnp.where(last, t_b - t, h)
+    y_new, f_new, err = _dp_step(fun, y, f, t, h_use, rtol, atol, n_err)
+    if frozen:
+        err = lax.stop_gradient(err)
+    ok = err <= 1.0
+    h_next = cnp.minimum(h_use * _step_factor(err), hmax)
+    # a step shortened to land on t_b says nothing against the longer one
+    h_next = cnp.where(ok & last, cnp.maximum(h_next, h), h_next)
+    if frozen:
+        h_next = lax.stop_gradient(h_next)
+    stuck = ~(t + h_use > t)
+    t_new = cnp.where(last, t_b, t + h_use)
+    return (ok, cnp.where(ok, t_new, t), cnp.where(ok, y_new, y), cnp.where(ok, f_new, f),
+            h_next, stuck, h_use)
+
+
 def _solve(fun, y0, ts, *, rtol, atol, mxstep, hmax, n_err):
     """Integrate y' = fun(y, t) from (ts[0], y0), stepping exactly onto every output time.
-    Returns (ys of shape (len(ts), n), failed): failed is True when some output time was not
-    reached (mxstep steps in one interval, or a step too small to advance t); those outputs
-    are NaN."""
+    Returns (ys of shape (len(ts), n), hs, failed): hs[i] is the step size the solver tries
+    first on [ts[i], ts[i+1]] (hs[-1] the one it would try next); failed is True when some
+    output time was not reached (mxstep steps in one interval, or a step too small to advance
+    t); those outputs are NaN."""
     t0 = ts[0]
     f0 = fun(y0, t0)
     h0 = cnp.minimum(_initial_step(fun, y0, t0, f0, rtol, atol, n_err), hmax)
@@ -143,25 +176,17 @@ def _solve(fun, y0, ts, *, rtol, atol, mxstep, hmax, n_err):
 
         def body(s):
             t, y, f, h, k, _ = s
-            last = t + h >= t_b
-            h_use = cnp.where(last, t_b - t, h)
-            y_new, f_new, err = _dp_step(fun, y, f, t, h_use, rtol, atol, n_err)
-            ok = err <= 1.0
-            h_next = cnp.minimum(h_use * _step_factor(err), hmax)
-            # a step shortened to land on t_b says nothing against the longer one
-            h_next = cnp.where(ok & last, cnp.maximum(h_next, h), h_next)
-            stuck = ~(t + h_use > t)
-            t_new = cnp.where(last, t_b, t + h_use)
-            return (cnp.where(ok, t_new, t), cnp.where(ok, y_new, y), cnp.where(ok, f_new, f),
-                    h_next, k + 1, stuck)
+            _, t, y, f, h, stuck, _ = _attempt(fun, t, y, f, h, t_b, rtol, atol, hmax, n_err)
+            return t, y, f, h, k + 1, stuck
 
         t_e, y_e, f_e, h_e, _, _ = lax.while_loop(
             cond, body, (t, y, f, h, np.int64(0), np.bool_(False)))
         failed = failed | (t_e < t_b)
-        return (y_e, f_e, h_e, t_e, failed), cnp.where(failed, np.nan, y_e)
+        return (y_e, f_e, h_e, t_e, failed), (cnp.where(failed, np.nan, y_e), h)
 
-    (_, _, _, _, failed), ys = lax.scan(interval, (y0, f0, h0, t0, np.bool_(False)), ts[1:])
-    return cnp.concatenate([y0[None], ys]), failed
+    (_, _, h_e, _, failed), (ys, hs) = lax.scan(interval, (y0, f0, h0, t0, np.bool_(False)),
+                                                ts[1:])
+    return (cnp.concatenate([y0[None], ys]), cnp.concatenate([hs, h_e[None]]), failed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,31 +207,35 @@ def _base_avals(func_program, n_times):
     return p_avals + [y_aval, ShapedArray((n_times,), t_aval.dtype)]
 
 
-def _solver_program(func_program, n_times, rtol, atol, mxstep, hmax, n_err, levels):
-    """The staged solver (ps..., y0, ts) -> (ys, failed), vmapped once per level."""
-    key = ("odeint_solver", n_times, rtol, atol, mxstep, hmax, n_err, levels)
+def _solver_program(func_program, n_times, rtol, atol, mxstep, hmax, n_err, with_h, levels):
+    """The staged solver (ps..., y0, ts) -> (ys, failed), vmapped once per level; with_h: ys
+    has one more column, the solver's first step size on each interval (`_solve`'s hs)."""
+    key = ("odeint_solver", n_times, rtol, atol, mxstep, hmax, n_err, with_h, levels)
     prog = func_program._cache.get(key)
     if prog is None:
         if levels:
             axes, size = levels[-1]
             inner = _solver_program(func_program, n_times, rtol, atol, mxstep, hmax, n_err,
-                                    levels[:-1])
+                                    with_h, levels[:-1])
             with _unfused():
                 prog = _vmap_program(inner, axes, size)
         else:
             def solver(*ops):
                 *ps, y0, ts = ops
-                return list(_solve(_fun_of(func_program, ps), y0, ts, rtol=rtol, atol=atol,
-                                   mxstep=mxstep, hmax=hmax, n_err=n_err))
+                ys, hs, failed = _solve(_fun_of(func_program, ps), y0, ts, rtol=rtol,
+                                        atol=atol, mxstep=mxstep, hmax=hmax, n_err=n_err)
+                if with_h:
+                    ys = cnp.concatenate([ys, hs[:, None]], axis=1)
+                return [ys, failed]
             with _unfused():
                 prog = _finish(stage_flat(solver, _base_avals(func_program, n_times)))
         func_program._cache[key] = prog
     return prog
 
 
-def _odeint_impl(*ops, func_program, rtol, atol, mxstep, hmax, n_err, levels):
+def _odeint_impl(*ops, func_program, rtol, atol, mxstep, hmax, n_err, with_h, levels):
     prog = _solver_program(func_program, ops[-1].shape[-1], rtol, atol, mxstep, hmax, n_err,
-                           levels)
+                           with_h, levels)
     ys, failed = _runner(prog)(*ops)
     if np.any(failed):
         warnings.warn("odeint: the integration stopped before reaching every output time "
@@ -217,9 +246,10 @@ def _odeint_impl(*ops, func_program, rtol, atol, mxstep, hmax, n_err, levels):
     return np.asarray(ys)
 
 
-def _odeint_abstract(*avals, func_program, rtol, atol, mxstep, hmax, n_err, levels):
+def _odeint_abstract(*avals, func_program, rtol, atol, mxstep, hmax, n_err, with_h, levels):
     lead = tuple(size for _, size in reversed(levels))
-    return ShapedArray(lead + (avals[-1].shape[-1], avals[-2].shape[-1]), avals[-2].dtype)
+    return ShapedArray(lead + (avals[-1].shape[-1], avals[-2].shape[-1] + with_h),
+                       avals[-2].dtype)
 
 
 def _zeros(x):
@@ -287,13 +317,19 @@ def _odeint_jvp(primals, tangents, **params):
         s0 = s0 - fun(y0, ts[0]) * tts[0]
     ws = bind(odeint_p, *ps, *[t for t in tps if t is not None], cnp.concatenate([y0, s0]), ts,
               **dict(params, func_program=_tangent_program(func_program, nz)))
-    ys, ss = ws[:, :n], ws[:, n:]
+    ys, ss = ws[:, :n], ws[:, n:2 * n]
     if tts is not None:
         ss = ss + vmap(fun)(ys, ts) * tts[:, None]
+    if params["with_h"]:       # the step sizes: piecewise constant, no derivative
+        return (cnp.concatenate([ys, ws[:, 2 * n:]], axis=1),
+                cnp.concatenate([ss, _zeros(ws[:, 2 * n:])], axis=1))
     return ys, ss
 
 
-def _jvp_batched(primals, tangents, params):
+def _jvp_batched(primals, tangents, params, rule=None):
+    """rule (default `_odeint_jvp`) for a batched primitive, vmapped over its outermost
+    level."""
+    rule = _odeint_jvp if rule is None else rule
     axes, size, inner = _peel(params)
     nzi = [i for i, t in enumerate(tangents) if t is not None]
     k = len(primals)
@@ -302,7 +338,7 @@ def _jvp_batched(primals, tangents, params):
         ts = [None] * k
         for i, v in zip(nzi, a[k:]):
             ts[i] = v
-        out, t_out = _odeint_jvp(list(a[:k]), ts, **inner)
+        out, t_out = rule(list(a[:k]), ts, **inner)
         return out, _zeros(out) if t_out is None else t_out
 
     return vmap(one, in_axes=tuple(axes) + tuple(axes[i] for i in nzi), axis_size=size)(
@@ -310,84 +346,293 @@ def _jvp_batched(primals, tangents, params):
 
 
 # --- reverse mode ----------------------------------------------------------------------------
+# The discrete adjoint: the transpose of the linearization of the accepted steps (the same
+# linearization the JVP integrates), one output interval at a time from the stored outputs.
+# The state is never integrated backwards (that amplifies errors by exp(|f_y| dt) on decaying
+# problems). odeint_adjoint_p(*ps, ys, hs, ts, ct) -> [a, p_bar]: a = sum_{i>=1} (dy_i/dy0)^T
+# ct_i and p_bar = sum_{i>=1} (dy_i/dp)^T ct_i (p the float ps, raveled), on the solver's
+# steps with the step-size control held fixed; hs is the solver's first step size on each
+# interval, so re-solving an interval from ys[i] repeats the forward pass's steps.
+
+odeint_adjoint_p = Primitive("odeint_adjoint")
+
+_FIRST_CAP = 32
 
 
-def _adjoint_program(func_program, fp):
-    """(ps..., z = [y, a, p_bar], s) -> dz/ds of the adjoint system in reversed time s = -t:
-    [-f(y, t), f_y^T a, f_p^T a] (p over the float ps at positions fp, raveled)."""
-    key = ("odeint_adjoint", fp)
+def _float_ps(ps) -> tuple:
+    return tuple(i for i, p in enumerate(ps) if _is_float(p))
+
+
+def _with(ps, fp, pf):
+    full = list(ps)
+    for i, v in zip(fp, pf):
+        full[i] = v
+    return full
+
+
+def _concrete(x) -> bool:
+    if not isinstance(x, Tracer):
+        return True
+    try:
+        x._trace.concrete(x, "check")
+    except ConcretizationError:
+        return False
+    return True
+
+
+def _flat_p(cts, dt):
+    return cnp.concatenate([cnp.ravel(c).astype(dt) for c in cts]) if cts else np.zeros((0,), dt)
+
+
+def _step_vjp(func_program, ps, fp, y, t, h, a):
+    """(a^T dy'/dy, a^T dy'/dp) for the accepted step y -> y' of size h from (t, y)."""
+    def step(y, *pf):
+        fun = _fun_of(func_program, _with(ps, fp, pf))
+        ks = [fun(y, t)]
+        for i in range(1, 6):
+            ks.append(fun(_combine(y, h, _A[i], ks), t + _C[i] * h))
+        return _combine(y, h, _B, ks)
+
+    _, pull = vjp(step, y, *[ps[i] for i in fp])
+    return pull(a)
+
+
+def _adjoint_solve(func_program, ps, ys, hs, ts, ct, *, rtol, atol, mxstep, hmax, n_err, cap):
+    """The adjoint sweep on arrays: for each interval, last first, re-solve it forward from
+    ys[i] recording the accepted steps' (y, t, h) (at most cap of them), then pull the
+    adjoint back through them. Returns ([a, p_bar], the most accepted steps in an interval;
+    the result is valid when that is <= cap)."""
+    fp = _float_ps(ps)
+    fun = _fun_of(func_program, ps)
+    n, dt = ys.shape[1], ys.dtype
+    m = sum(get_aval(ps[i]).size for i in fp)
+    finite_mx = math.isfinite(mxstep)
+
+    def interval(carry, x):
+        a, pb, most = carry
+        y, h, t_a, t_b, c = x
+        a = a + c
+
+        def cond(s):
+            t, _, _, _, k, _, stuck = s[:7]
+            go = (t < t_b) & ~stuck
+            return go & (k < mxstep) if finite_mx else go
+
+        def body(s):
+            t, y, f, h, k, j, _, ybuf, tbuf, hbuf = s
+            # a rejected attempt does not advance j: the next attempt overwrites its row
+            i = cnp.minimum(j, cap - 1)
+            ok, t2, y2, f2, h2, stuck, h_use = _attempt(fun, t, y, f, h, t_b, rtol, atol,
+                                                        hmax, n_err)
+            ybuf = lax.dynamic_update_index_in_dim(ybuf, y, i, 0)
+            tbuf = lax.dynamic_update_index_in_dim(tbuf, t, i, 0)
+            hbuf = lax.dynamic_update_index_in_dim(hbuf, h_use, i, 0)
+            return (t2, y2, f2, h2, k + 1, j + ok.astype(np.int64), stuck, ybuf, tbuf, hbuf)
+
+        s = lax.while_loop(cond, body, (t_a, y, fun(y, t_a), h, np.int64(0), np.int64(0),
+                                        np.bool_(False), np.zeros((cap, n), dt),
+                                        np.zeros((cap,), dt), np.zeros((cap,), dt)))
+        j, ybuf, tbuf, hbuf = s[5], s[7], s[8], s[9]
+
+        def back(s):
+            j, a, pb = s
+            j = j - 1
+            g = _step_vjp(func_program, ps, fp,
+                          lax.dynamic_index_in_dim(ybuf, j, 0, keepdims=False),
+                          lax.dynamic_index_in_dim(tbuf, j, 0, keepdims=False),
+                          lax.dynamic_index_in_dim(hbuf, j, 0, keepdims=False), a)
+            return j, g[0], pb + _flat_p(g[1:], dt) if m else pb
+
+        _, a, pb = lax.while_loop(lambda s: s[0] > 0, back, (cnp.minimum(j, cap), a, pb))
+        return (a, pb, cnp.maximum(most, j)), None
+
+    (a, pb, most), _ = lax.scan(interval, (np.zeros((n,), dt), np.zeros((m,), dt), np.int64(0)),
+                                (ys[:-1], hs[:-1], ts[:-1], ts[1:], ct[1:]), reverse=True)
+    return [cnp.concatenate([a, pb]), most]
+
+
+def _adjoint_avals(func_program, n_times):
+    *p_avals, y_aval, t_aval = func_program.in_avals
+    n = y_aval.shape[0]
+    rows, times = ShapedArray((n_times, n), y_aval.dtype), ShapedArray((n_times,), t_aval.dtype)
+    return p_avals + [rows, times, times, rows]
+
+
+def _adjoint_sweep_program(func_program, n_times, rtol, atol, mxstep, hmax, n_err, cap, levels):
+    key = ("odeint_adjoint_sweep", n_times, rtol, atol, mxstep, hmax, n_err, cap, levels)
     prog = func_program._cache.get(key)
     if prog is None:
-        *p_avals, y_aval, t_aval = func_program.in_avals
-        n, n_p, dt = y_aval.shape[0], len(p_avals), y_aval.dtype
-        m = sum(p_avals[i].size for i in fp)
-
-        def dyn(*a):
-            ps, z, s = list(a[:n_p]), a[n_p], a[n_p + 1]
-            t = -s
-
-            def f(y, *pf):
-                full = list(ps)
-                for i, v in zip(fp, pf):
-                    full[i] = v
-                return eval_program(func_program, full + [y, t])[0]
-
-            fy, f_vjp = vjp(f, z[:n], *[ps[i] for i in fp])
-            cts = f_vjp(z[n:2 * n])
-            parts = [-fy, cts[0]] + [cnp.ravel(c).astype(dt) for c in cts[1:]]
-            return [cnp.concatenate(parts)]
-
-        z_aval = ShapedArray((2 * n + m,), dt)
-        with _unfused():
-            prog = _finish(stage_flat(dyn, p_avals + [z_aval, t_aval]))
+        if levels:
+            axes, size = levels[-1]
+            inner = _adjoint_sweep_program(func_program, n_times, rtol, atol, mxstep, hmax,
+                                           n_err, cap, levels[:-1])
+            with _unfused():
+                prog = _vmap_program(inner, axes, size)
+        else:
+            def sweep(*ops):
+                *ps, ys, hs, ts, ct = ops
+                return _adjoint_solve(func_program, ps, ys, hs, ts, ct, rtol=rtol, atol=atol,
+                                      mxstep=mxstep, hmax=hmax, n_err=n_err, cap=cap)
+            with _unfused():
+                prog = _finish(stage_flat(sweep, _adjoint_avals(func_program, n_times)))
         func_program._cache[key] = prog
     return prog
 
 
-def _cotangents(vals, ys, ct, params):
-    """Cotangents of odeint_p's operands (None for integer ones) for the output cotangent ct."""
+def _adjoint_impl(*ops, func_program, rtol, atol, mxstep, hmax, n_err, levels):
+    n_times = ops[-2].shape[-1]
+    cap_key = ("odeint_adjoint_cap", n_times, rtol, atol, mxstep, hmax, n_err, levels)
+    cap = func_program._cache.get(cap_key, _FIRST_CAP)
+    while True:
+        prog = _adjoint_sweep_program(func_program, n_times, rtol, atol, mxstep, hmax, n_err,
+                                      cap, levels)
+        out, most = _runner(prog)(*ops)
+        most = int(np.max(most))
+        if most <= cap:
+            break
+        cap = 1 << (most - 1).bit_length()    # too many steps for the buffers: grow, redo
+    func_program._cache[cap_key] = cap
+    return np.asarray(out)
+
+
+def _adjoint_abstract(*avals, func_program, rtol, atol, mxstep, hmax, n_err, levels):
+    lead = tuple(size for _, size in reversed(levels))
+    p_avals = func_program.in_avals[:-2]
+    m = sum(a.size for a in p_avals if a.dtype.kind in "fc")
+    return ShapedArray(lead + (avals[-1].shape[-1] + m,), avals[-1].dtype)
+
+
+def _interval_map(fun, y, h, t_a, t_b, *, rtol, atol, mxstep, hmax, n_err):
+    """y at t_b from y at t_a by the solver's steps (first step size h), as a differentiable
+    function of y, the ps and the times with the step-size control held fixed."""
+    finite_mx = math.isfinite(mxstep)
+
+    def cond(s):
+        t, _, _, _, k, stuck = s
+        go = (t < t_b) & ~stuck
+        return go & (k < mxstep) if finite_mx else go
+
+    def body(s):
+        t, y, f, h, k, _ = s
+        _, t, y, f, h, stuck, _ = _attempt(fun, t, y, f, h, t_b, rtol, atol, hmax, n_err,
+                                           frozen=True)
+        return t, y, f, h, k + 1, stuck
+
+    return lax.while_loop(cond, body, (t_a, y, fun(y, t_a), h, np.int64(0), np.bool_(False)))[1]
+
+
+def _adjoint_generic(ops, params):
+    """odeint_adjoint_p's value as a composition of differentiable operations (vjp of
+    `_interval_map` on each interval): what its JVP and reverse rules differentiate."""
+    func_program = params["func_program"]
+    *ps, ys, hs, ts, ct = ops
+    fp = _float_ps(ps)
+    n, dt = get_aval(ys).shape[-1], get_aval(ys).dtype
+    m = sum(get_aval(ps[i]).size for i in fp)
+    kw = {k: params[k] for k in ("rtol", "atol", "mxstep", "hmax", "n_err")}
+    hs = lax.stop_gradient(hs)
+
+    def one(a, pb, y, h, t_a, t_b, c):
+        a = a + c
+
+        def phi(y, *pf):
+            return _interval_map(_fun_of(func_program, _with(ps, fp, pf)), y, h, t_a, t_b, **kw)
+
+        g = vjp(phi, y, *[ps[i] for i in fp])[1](a)
+        return g[0], (pb + _flat_p(g[1:], dt) if m else pb)
+
+    a, pb = np.zeros((n,), dt), np.zeros((m,), dt)
+    n_t = get_aval(ts).shape[0]
+    if all(_concrete(x) for x in ops):
+        # values known (eager, or under grad/jvp): each interval's loop differentiates with
+        # its trip count known, storing one carry per step
+        for i in reversed(range(n_t - 1)):
+            a, pb = one(a, pb, ys[i], hs[i], ts[i], ts[i + 1], ct[i + 1])
+    else:
+        (a, pb), _ = lax.scan(lambda c, x: (one(*c, *x), None), (a, pb),
+                              (ys[:-1], hs[:-1], ts[:-1], ts[1:], ct[1:]), reverse=True)
+    return cnp.concatenate([a, pb])
+
+
+def _adjoint_diff(vals):
+    """Positions of odeint_adjoint_p's operands that carry a derivative (hs does not)."""
+    return [i for i, v in enumerate(vals) if _is_float(v) and i != len(vals) - 3]
+
+
+def _adjoint_jvp(primals, tangents, **params):
     if params["levels"]:
-        return _cotangents_batched(vals, ys, ct, params)
+        return _jvp_batched(primals, tangents, params, _adjoint_jvp)
+    nzi = [i for i in _adjoint_diff(primals) if tangents[i] is not None]
+    if not nzi:
+        return bind(odeint_adjoint_p, *primals, **params), None
+
+    def g(*d):
+        return _adjoint_generic(_with(primals, nzi, d), params)
+
+    return jvp(g, [primals[i] for i in nzi], [tangents[i] for i in nzi])
+
+
+def _adjoint_cts(vals, ct, params):
+    if params["levels"]:
+        return _batched_cts(_adjoint_cts, vals, [ct], params)
+    fl = _adjoint_diff(vals)
+
+    def g(*d):
+        return _adjoint_generic(_with(vals, fl, d), params)
+
+    gs = vjp(g, *[vals[i] for i in fl])[1](ct)
+    out = [None] * len(vals)
+    for i, gi in zip(fl, gs):
+        out[i] = gi
+    return out
+
+
+def _adjoint_reverse(vals, params):
+    out = bind(odeint_adjoint_p, *vals, **params)
+    return out, lambda ct: _adjoint_cts(vals, ct, params)
+
+
+def _cotangents(vals, out, ct, params):
+    """Cotangents of odeint_p's operands (None for integer ones) for the output cotangent ct;
+    out is odeint_p's output with the step-size column (with_h)."""
+    if params["levels"]:
+        return _batched_cts(_cotangents, vals, [out, ct], params)
     func_program = params["func_program"]
     *ps, y0, ts = vals
     n, dt = y0.shape[0], y0.dtype
-    fp = tuple(i for i, p in enumerate(ps) if _is_float(p))
-    fun = _fun_of(func_program, ps)
-    fs = vmap(fun)(ys, ts)
-    adj = _adjoint_program(func_program, fp)
-    adj_params = dict(params, func_program=adj, n_err=adj.in_avals[-2].shape[0])
-    m = adj_params["n_err"] - 2 * n
-
-    def back(carry, x):
-        a, p_bar = carry
-        y_i, c_i, t_i, t_prev = x
-        a = a + c_i
-        zs = bind(odeint_p, *ps, cnp.concatenate([y_i, a, p_bar]), cnp.stack([-t_i, -t_prev]),
-                  **adj_params)
-        return (zs[1, n:2 * n], zs[1, 2 * n:]), None
-
-    (a, p_bar), _ = lax.scan(back, (_zeros(y0), np.zeros((m,), dt)),
-                             (ys[1:], ct[1:], ts[1:], ts[:-1]), reverse=True)
+    ys, hs = out[:, :n], out[:, n]
+    fp = _float_ps(ps)
+    fs = vmap(_fun_of(func_program, ps))(ys, ts)
+    if get_aval(ts).shape[0] > 1:
+        adj = bind(odeint_adjoint_p, *ps, ys, hs, ts, ct,
+                   **{k: params[k] for k in ("func_program", "rtol", "atol", "mxstep", "hmax",
+                                             "n_err", "levels")})
+        a, p_bar = adj[:n], adj[n:]
+    else:
+        a, p_bar = _zeros(y0), None
     ts_bar = cnp.concatenate([-cnp.sum(a * fs[0])[None], cnp.sum(ct[1:] * fs[1:], axis=-1)])
-    out = [None] * len(ps)
+    res = [None] * len(ps)
     off = 0
     for i in fp:
-        p = ps[i]
-        size = get_aval(p).size
-        out[i] = cnp.reshape(p_bar[off:off + size], get_aval(p).shape).astype(get_aval(p).dtype)
-        off += size
-    return out + [a + ct[0], ts_bar]
+        aval = get_aval(ps[i])
+        res[i] = (_zeros(ps[i]) if p_bar is None else
+                  cnp.reshape(p_bar[off:off + aval.size], aval.shape).astype(aval.dtype))
+        off += aval.size
+    return res + [a + ct[0], ts_bar]
 
 
-def _cotangents_batched(vals, ys, ct, params):
+def _batched_cts(rule, vals, extras, params):
+    """rule(vals, *extras, params) (a list of cotangents, None for integer operands) for a
+    batched primitive: vmapped over its outermost level; extras are batched on axis 0."""
     axes, size, inner = _peel(params)
     fl = [i for i, v in enumerate(vals) if _is_float(v)]
 
     def one(*a):
-        g = _cotangents(list(a[:-2]), a[-2], a[-1], inner)
+        k = len(vals)
+        g = rule(list(a[:k]), *a[k:], inner)
         return [_zeros(a[i]) if g[i] is None else g[i] for i in fl]
 
-    g = vmap(one, in_axes=tuple(axes) + (0, 0), axis_size=size)(*vals, ys, ct)
+    g = vmap(one, in_axes=tuple(axes) + (0,) * len(extras), axis_size=size)(*vals, *extras)
     out = [None] * len(vals)
     for i, gi in zip(fl, g):
         out[i] = gi if axes[i] is not None else cnp.sum(gi, axis=0)
@@ -395,26 +640,38 @@ def _cotangents_batched(vals, ys, ct, params):
 
 
 def _odeint_reverse(vals, params):
-    ys = bind(odeint_p, *vals, **params)
-    return ys, lambda ct: _cotangents(vals, ys, ct, params)
+    n = get_aval(vals[-2]).shape[-1]
+    if params["with_h"]:      # (under an outer transform) the step sizes get no cotangent
+        out = bind(odeint_p, *vals, **params)
+        return out, lambda ct: _cotangents(vals, out, ct[..., :n], params)
+    out = bind(odeint_p, *vals, **dict(params, with_h=True))
+    return out[..., :n], lambda ct: _cotangents(vals, out, ct, params)
 
 
 # --- batching --------------------------------------------------------------------------------
 
 
-def _odeint_batch(vals, bdims, **params):
-    size = next(v.shape[b] for v, b in zip(vals, bdims) if b is not None)
-    vals = [v if b is None else moveaxis0(v, b) for v, b in zip(vals, bdims)]
-    axes = tuple(None if b is None else 0 for b in bdims)
-    levels = params["levels"] + ((axes, size),)
-    return bind(odeint_p, *vals, **dict(params, levels=levels)), 0
+def _batch_rule(prim):
+    def batch(vals, bdims, **params):
+        size = next(v.shape[b] for v, b in zip(vals, bdims) if b is not None)
+        vals = [v if b is None else moveaxis0(v, b) for v, b in zip(vals, bdims)]
+        axes = tuple(None if b is None else 0 for b in bdims)
+        levels = params["levels"] + ((axes, size),)
+        return bind(prim, *vals, **dict(params, levels=levels)), 0
+    return batch
 
 
 odeint_p.impl = _odeint_impl
 odeint_p.abstract_eval = _odeint_abstract
 odeint_p.jvp = _odeint_jvp
 odeint_p.reverse = _odeint_reverse
-odeint_p.batch = _odeint_batch
+odeint_p.batch = _batch_rule(odeint_p)
+
+odeint_adjoint_p.impl = _adjoint_impl
+odeint_adjoint_p.abstract_eval = _adjoint_abstract
+odeint_adjoint_p.jvp = _adjoint_jvp
+odeint_adjoint_p.reverse = _adjoint_reverse
+odeint_adjoint_p.batch = _batch_rule(odeint_adjoint_p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,11 +706,16 @@ def odeint(func: Callable, y0, t, *args, rtol: float = 1.4e-8, atol: float = 1.4
     flat 1-d states only, and uses LSODA, which also handles stiff problems (this solver is
     explicit: stiff problems need many small steps); solve_ivp calls fun(t, y).
 
-    Derivatives with respect to y0, t, args and arrays func closes over: reverse mode by the
-    adjoint method (a backwards solve of the adjoint system between output times, not
-    differentiation through the solver's steps), forward mode by solving the tangent system
-    along with the state. Both are as accurate as the solves (rtol/atol), to any order.
-    Works under jit and vmap (each example of a batch keeps its own step sizes).
+    Derivatives with respect to y0, t, args and arrays func closes over: forward mode by
+    solving the tangent system along with the state, reverse mode by the discrete adjoint
+    (each output interval is re-solved forward from its stored start and the adjoint is
+    pulled back through its accepted steps; the state is never integrated backwards, so
+    decaying and stiff-ish problems get accurate gradients). Both are the exact derivative
+    of the computed solution on its accepted steps (step-size control held fixed), so grad
+    equals jvp to rounding, and they approximate the true derivative as well as the solve
+    does (rtol/atol); to any order. Reverse mode stores the outputs and, for one interval at
+    a time, its accepted steps (len(y0) + 2 numbers a step). Works under jit and vmap (each
+    example of a batch keeps its own step sizes).
 
     Args:
       func: dynamics func(y, t, *args) -> dy/dt with y's pytree structure and shapes; it
@@ -557,5 +819,5 @@ def odeint(func: Callable, y0, t, *args, rtol: float = 1.4e-8, atol: float = 1.4
     with _unfused():
         prog, consts, _ = _stage_user(func, in_avals, call, "odeint func")
     ys = bind(odeint_p, *consts, *a_leaves, y_flat, ts, func_program=prog, rtol=rtol,
-              atol=atol, mxstep=mxstep, hmax=hmax, n_err=n, levels=())
+              atol=atol, mxstep=mxstep, hmax=hmax, n_err=n, with_h=False, levels=())
     return unflatten_rows(ys, (n_t,))
