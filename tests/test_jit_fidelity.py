@@ -220,3 +220,34 @@ def test_export_control_flow():
         check_export(switch, i, x)
     check(nested, x)
     check_export(nested, x)
+
+
+# --- Python int arguments that do not fit the array's integer dtype ----------------------
+
+@pytest.mark.parametrize("dt,n", [(np.int8, 300), (np.int8, -129), (np.uint8, -1),
+                                  (np.uint8, 256), (np.int16, 2**15), (np.int32, 2**40),
+                                  (np.uint64, -1)])
+def test_out_of_range_python_int_argument_raises_as_numpy(dt, n):
+    import re
+    x = np.ones(3, dt)
+    ops = [lambda x, n: x * n, lambda x, n: x + n, lambda x, n: cnp.maximum(x, n)]
+    for op in ops:
+        with pytest.raises(OverflowError) as eager:
+            op(x, n)
+        with pytest.raises(OverflowError, match=re.escape(str(eager.value))):
+            cr.jit(op)(x, n)
+
+
+@pytest.mark.parametrize("dt,n", [(np.int8, 127), (np.int8, -128), (np.uint8, 255),
+                                  (np.uint8, 0), (np.int32, -2**31)])
+def test_in_range_python_int_argument_matches_eager(dt, n):
+    x = np.arange(3).astype(dt)
+    f = cr.jit(lambda x, n: x * n + n)
+    with np.errstate(all="ignore"):
+        want = x * n + n
+    got = f(x, n)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    # a later call with an out-of-range value raises (same trace, checked at run time)
+    with pytest.raises(OverflowError, match="out of bounds"):
+        f(x, 10**12)

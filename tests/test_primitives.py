@@ -117,6 +117,8 @@ TABLE: list[Row] = [
     # dtype conversion and shape
     Row(P.convert_p, lambda rng: (rng.standard_normal(S).astype(np.float32),),
         lambda x: x.astype(np.float64), {"dtype": np.dtype(np.float64)}, (0,)),
+    Row(P.convert_python_int_p, lambda rng: (rng.integers(-100, 100, S),),
+        lambda x: x.astype(np.int8), {"dtype": np.dtype(np.int8)}, (), float32=False),
     unary(P.reshape_p, lambda x: x.reshape(2, 6), normal(), params={"shape": (2, 6)}),
     unary(P.broadcast_to_p, lambda x: np.broadcast_to(x, (2, 3, 4)), normal((3, 1)),
           params={"shape": (2, 3, 4)}),

@@ -206,13 +206,16 @@ class StageTrace(Trace):
                 else:
                     strong.append(a.aval.dtype)
             if strong:
-                from ..prims import convert_p
+                from ..prims import convert_p, convert_python_int_p
                 dt = np.result_type(*strong, *stand_ins)
                 new = []
                 for a in inputs:
                     if type(a) is not Literal and a in weak and a.aval.dtype != dt:
                         v = Var(ShapedArray(a.aval.shape, dt))
-                        self.eqns.append(Eqn(convert_p, [a], {"dtype": dt}, [v]))
+                        # a Python int must fit the integer dtype it meets, as in NumPy
+                        conv = (convert_python_int_p if weak[a] is int and dt.kind in "iu"
+                                else convert_p)
+                        self.eqns.append(Eqn(conv, [a], {"dtype": dt}, [v]))
                         a = v
                     new.append(a)
                 inputs = new
