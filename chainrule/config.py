@@ -41,15 +41,17 @@ class NaNError(FloatingPointError):
     Attributes:
       primitive: the name of the primitive whose result held the new NaN (for a NaN produced
         by a VJP or JVP rule outside any primitive, the primitive the rule belongs to).
-      phase: where it happened, outermost first: "eager evaluation", or the transforms among
+      phase: where it happened, in call order (the rules that were running, the last one
+        computed the NaN; the innermost transform's rule runs first, so jvp(vmap(f)) gives
+        "vmap > jvp"): "eager evaluation", or the transforms among
         "forward pass of grad/vjp", "backward pass of grad/vjp", "jvp" and "vmap", with the
         calls (e.g. "`jit`", "`scan`") it happened inside, e.g.
         "backward pass of grad/vjp > `jit`".
       vjp_of: in the backward pass, the forward primitive whose VJP produced the NaN.
       filename, lineno, source: the user's line that created the operation (in the backward
         pass: the forward operation), or None when it is unknown.
-      transforms: the transforms and calls (`jit`, control flow) it ran under, outermost
-        first; `phase` joins them with " > ".
+      transforms: the transforms and calls (`jit`, control flow) it ran under, in the same
+        order; `phase` joins them with " > ".
     """
 
     def __init__(self, message: str, *, primitive: str, phase: str, vjp_of: str | None,

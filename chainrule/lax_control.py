@@ -496,7 +496,7 @@ def cond(pred, true_fun: Callable, false_fun: Callable, *operands):
       The taken branch's output.
 
     Example:
-      >>> cond(x > 0, lambda v: v * 2.0, lambda v: -v, x)
+      >>> cond(1.5 > 0, lambda v: v * 2.0, lambda v: -v, np.ones(2))   # [2., 2.]
     """
     if not (callable(true_fun) and callable(false_fun)):
         raise TypeError("cond: true_fun and false_fun arguments should be callable")
@@ -954,7 +954,7 @@ def scan(f: Callable, init, xs=None, length: int | None = None, reverse: bool = 
       (final carry, ys stacked along a new leading axis).
 
     Example:
-      >>> scan(lambda c, x: (c + x, c * x), 0.0, np.arange(4.0))   # (6.0, [0., 1., 3., 6.]*x)
+      >>> scan(lambda c, x: (c + x, c * x), 0.0, np.arange(4.0))   # (6.0, [0., 0., 2., 9.])
     """
     if not callable(f):
         raise TypeError(f"scan: f must be callable, got {type(f).__name__}")

@@ -1231,6 +1231,7 @@ class Partial(functools.partial):
     and returned from transformed functions (as JAX's ``jax.tree_util.Partial``).
 
     Example:
+      >>> import operator
       >>> add = Partial(operator.add, 1.0)
       >>> tree_leaves(add), add(2.0)
       ([1.0], 3.0)

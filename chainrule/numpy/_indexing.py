@@ -32,7 +32,9 @@ def normalize_index(shape, key):
                     k._trace.describe(), "Boolean-mask indexing",
                     "A boolean mask decides the shape of the result, which must be known "
                     "while tracing. Use chainrule.numpy.where(mask, x, 0) (or a sum over "
-                    "where) instead.")
+                    "where) instead; to update the masked entries (x[mask] += y), write "
+                    "x = chainrule.numpy.where(mask, x + y, x); x[mask] = scalar works as it "
+                    "is.")
             if not _is_int_dtype(k.dtype):
                 raise IndexError("arrays used as indices must be of integer (or boolean) "
                                  f"type, got {k.dtype}")

@@ -245,8 +245,11 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
 
 
 def _squeeze(r, shape, axes):
-    return bind(P.reshape_p, r, shape=tuple(d for i, d in enumerate(shape) if i not in axes)) \
-        if axes else r
+    if axes:
+        r = bind(P.reshape_p, r, shape=tuple(d for i, d in enumerate(shape) if i not in axes))
+    if type(r) is np.ndarray and r.ndim == 0:
+        return r[()]   # NumPy's reductions give scalars, not 0-d arrays
+    return r
 
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,

@@ -853,7 +853,7 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
 
     Example:
       >>> matrix_norm(np.eye(2), ord="nuc")
-      array(2.)
+      np.float64(2.0)
     """
     x = _arr(x)
     _stacked_2d(x)
