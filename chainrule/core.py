@@ -251,6 +251,26 @@ class tracing:
         return False
 
 
+class below:
+    """Context manager: inside the block only the traces of `trace_stack` below `trace` (of
+    lower level) are active. A trace runs a primitive's rules on its tracers' unwrapped values
+    inside this, so arrays the rules create (cnp.zeros, ...) are not lifted into the trace
+    itself, whose tracers would then escape as the rule's outputs."""
+
+    __slots__ = ("level", "saved")
+
+    def __init__(self, trace):
+        self.level = trace.level
+
+    def __enter__(self):
+        self.saved = trace_stack[:]
+        trace_stack[:] = [t for t in self.saved if t.level < self.level]
+
+    def __exit__(self, *exc):
+        trace_stack[:] = self.saved
+        return False
+
+
 # Named axes bound by active vmaps, innermost last: (name, trace) pairs. Collectives look up
 # their axis here.
 axis_env: list = []

@@ -616,6 +616,69 @@ def _remat_batch(vals, bdims, *, fun, axis_name=None):
 remat_call_p.batch = _remat_batch
 
 
+def _closes_over_tracer(fun, depth: int = 4, seen=None) -> bool:
+    """Whether fun reaches a tracer through its closure cells, defaults, a functools.partial's
+    arguments or a bound method's object (pytree leaves; nested functions up to `depth`)."""
+    if depth < 0:
+        return False
+    seen = set() if seen is None else seen
+    if id(fun) in seen:
+        return False
+    seen.add(id(fun))
+    refs = []
+    if isinstance(fun, functools.partial):
+        refs += [fun.func, *fun.args, *fun.keywords.values()]
+    self_ = getattr(fun, "__self__", None)
+    if self_ is not None and not isinstance(self_, type(functools)):
+        refs.append(self_)
+        refs += list(getattr(self_, "__dict__", {}).values())
+    wrapped = getattr(fun, "__wrapped__", None)
+    if wrapped is not None:
+        refs.append(wrapped)
+    for c in getattr(fun, "__closure__", None) or ():
+        try:
+            refs.append(c.cell_contents)
+        except ValueError:  # an empty cell
+            pass
+    refs += list(getattr(fun, "__defaults__", None) or ())
+    for r in refs:
+        try:
+            leaves = tu.tree_leaves(r)
+        except Exception:  # noqa: BLE001
+            continue
+        for leaf in leaves:
+            if isinstance(leaf, Tracer):
+                return True
+            if callable(leaf) and not isinstance(leaf, (type, np.ndarray)) and \
+                    _closes_over_tracer(leaf, depth - 1, seen):
+                return True
+    return False
+
+
+def _closure_convert(fun, flat_fun, leaves):
+    """Closure conversion for a call primitive: (captured, fun2) where flat_fun closes over
+    tracers (`captured`); fun2(*captured, *leaves) computes flat_fun(*leaves) from its staged
+    program, so every transform sees the captured tracers as operands. None when flat_fun
+    captures no tracer (or cannot be staged: then it runs as it is)."""
+    from ..core import trace_stack
+    if not trace_stack or not _closes_over_tracer(fun):
+        return None  # no tracer to close over: run fun as it is (staging would call it again)
+    from .staging import _weak_types, stage_flat
+    from ..ir.program import eval_program
+    try:
+        prog = stage_flat(flat_fun, [get_aval(x) for x in leaves], _weak_types(leaves))
+    except Exception:  # noqa: BLE001 - e.g. Python control flow on a value: run it unstaged
+        return None
+    captured = prog._cache.get("captured")
+    if not captured:
+        return None
+
+    def prog_fun(*xs):
+        return eval_program(prog, xs)
+
+    return list(captured), prog_fun
+
+
 def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy=None,
                static_argnums: Sequence[int] = ()) -> Callable:
     """Rematerialize: in reverse mode store only fun's inputs and recompute its forward pass
@@ -642,7 +705,12 @@ def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy=None,
                 box.append(t)
             return o
 
-        outs = bind(remat_call_p, *leaves, fun=flat_fun)
+        conv = _closure_convert(fun, flat_fun, leaves)
+        if conv is not None:
+            captured, prog_fun = conv
+            outs = bind(remat_call_p, *captured, *leaves, fun=prog_fun)
+        else:
+            outs = bind(remat_call_p, *leaves, fun=flat_fun)
         if not box:
             flat_fun(*leaves)
         return tu.tree_unflatten(box[0], outs)

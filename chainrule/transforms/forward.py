@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from ..core import Trace, Tracer, bind, get_aval
+from ..core import Trace, Tracer, below, bind, get_aval
 from ..prims.base import fit
 
 
@@ -62,7 +62,8 @@ class JVPTrace(Trace):
                 primals[i] = a.primal
                 tangents[i] = a.tangent
         if prim.jvp is not None:
-            out, t_out = prim.jvp(primals, tangents, **params)
+            with below(self):  # the rule runs on primals and tangents, below this trace
+                out, t_out = prim.jvp(primals, tangents, **params)
         else:
             rules = prim.jvp_rules
             if rules is None:

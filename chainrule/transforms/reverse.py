@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from ..core import Trace, Tracer, bind, get_aval
+from ..core import Trace, Tracer, below, bind, get_aval
 from ..prims.base import fit
 
 ndarray = np.ndarray
@@ -135,7 +135,8 @@ class RTrace(Trace):
                 vals.append(a._val)
             else:
                 vals.append(a)
-        out, bwd = full(vals, params)
+        with below(self):  # the rule runs on the values, below this trace
+            out, bwd = full(vals, params)
         if not parents:
             return out
         tape = self.tape
@@ -233,7 +234,8 @@ def _process_checking(self, prim, args, params):
         else:
             vals.append(a)
     if full is not None:
-        out, bwd = full(vals, params)
+        with below(self):
+            out, bwd = full(vals, params)
     else:
         out = bind(prim, *vals, **params)
         bwd = None
