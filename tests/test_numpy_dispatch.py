@@ -274,6 +274,34 @@ CALLS = {
     "unique": ((lambda m, x: m.unique(m.floor(x * 2))), False),
     "bincount": ((lambda m, x: m.bincount(m.floor(x * 2).astype(np.int64).ravel(),
                                           weights=x.ravel())), True),
+    # --- more of the namespace (chainrule/numpy/_more.py)
+    "allclose": ((lambda m, x: m.allclose(x, x[0], atol=0.5)), False),
+    "array_equal": ((lambda m, x: m.array_equal(x, x * 1.0)), False),
+    "array_equiv": ((lambda m, x: m.array_equiv(x, x[0])), False),
+    "isneginf": ((lambda m, x: m.isneginf(m.where(x > 1.0, -m.inf, x))), False),
+    "isposinf": ((lambda m, x: m.isposinf(m.where(x > 1.0, m.inf, -x))), False),
+    "iscomplex": ((lambda m, x: m.iscomplex(x + 1j * (x > 1.0))), False),
+    "isreal": ((lambda m, x: m.isreal(x + 1j * (x > 1.0))), False),
+    "nan_to_num": ((lambda m, x: m.nan_to_num(m.where(x > 1.5, m.nan, x * x), nan=2.0)), True),
+    "divmod": ((lambda m, x: m.divmod(x * 3, x[0] * 0.7 + 0.1)), True),
+    "modf": ((lambda m, x: m.modf(x * 3 - 2.5)), True),
+    "frexp": ((lambda m, x: m.frexp(x * 10 - 5)), False),
+    "ldexp": ((lambda m, x: m.ldexp(x, np.array([1, -2, 3, 0]))), True),
+    **{n: _exact_int(n) for n in ["bitwise_left_shift", "bitwise_right_shift"]},
+    "bitwise_invert": _exact_int1("bitwise_invert"),
+    "rollaxis": ((lambda m, x: m.rollaxis(x[None] * x[:, None], 2)), True),
+    "unstack": ((lambda m, x: m.unstack(x, axis=1)), True),
+    "put_along_axis": ((lambda m, x: (lambda y: (m.put_along_axis(
+        y, m.argsort(x, axis=1)[:, :1], x[:, 3:] ** 2, axis=1), y)[1])(x * 1.0)), True),
+    "fill_diagonal": ((lambda m, x: (lambda y: (m.fill_diagonal(y, x[0, 1] ** 2), y)[1])(
+        x * 2.0)), True),
+    "ix_": ((lambda m, x: x[m.ix_(m.argsort(x[:, 0]), m.argsort(x[0])[:2])]), True),
+    "diag_indices_from": ((lambda m, x: x[:3, :3][m.diag_indices_from(x[:3, :3])]), True),
+    "tril_indices_from": ((lambda m, x: x[m.tril_indices_from(x, 1)]), True),
+    "triu_indices_from": ((lambda m, x: x[m.triu_indices_from(x)]), True),
+    "vander": ((lambda m, x: m.vander(x[0], 3)), True),
+    "iscomplexobj": ((lambda m, x: m.iscomplexobj(x) + x), True),
+    "isrealobj": ((lambda m, x: m.isrealobj(x) * x), True),
 }
 
 # Functions of both namespaces that take no array to dispatch on (shapes, dtypes, sizes) or
@@ -285,6 +313,11 @@ EXEMPT = {
     **{n: "a dtype query: no array argument"
        for n in ["can_cast", "promote_types", "result_type", "issubdtype"]},
     "broadcast_shapes": "takes shapes, not arrays",
+    **{n: "takes sizes, not arrays: NumPy's own function"
+       for n in ["indices", "diag_indices", "tril_indices", "triu_indices", "bartlett",
+                 "blackman", "hamming", "hanning"]},
+    **{n: "a test of any Python object, not an array function: NumPy's own function"
+       for n in ["isscalar", "iterable"]},
     "einsum_path": "plans a contraction order: returns a path, not an array",
     **{n: "index arithmetic on integers: no derivative, NumPy's version is exact"
        for n in ["unravel_index", "ravel_multi_index"]},

@@ -9,7 +9,8 @@ from numpy import (pi, e, inf, nan, newaxis, float16, float32, float64, complex6
                    complex128, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
                    bool_, dtype, finfo, iinfo, result_type, promote_types, can_cast,
                    issubdtype, floating, integer, inexact, complexfloating, number,
-                   signedinteger, unsignedinteger, ndarray)
+                   signedinteger, unsignedinteger, ndarray, double, single, cdouble,
+                   csingle, int_, uint, object_, generic, flexible, character)
 
 from ._ufuncs import *  # noqa: F401,F403
 from ._ufuncs import round, abs, pow  # noqa: F401
@@ -22,6 +23,8 @@ from ._products import *  # noqa: F401,F403
 from ._manip import *  # noqa: F401,F403
 from ._vectorize import *  # noqa: F401,F403
 from ._stats import *  # noqa: F401,F403
+from ._more import *  # noqa: F401,F403
+from ._more import divmod  # noqa: F401
 from . import linalg, fft  # noqa: F401
 from . import _tracer  # noqa: F401  (installs array behaviour on tracers)
 
