@@ -302,6 +302,8 @@ CALLS = {
     "vander": ((lambda m, x: m.vander(x[0], 3)), True),
     "iscomplexobj": ((lambda m, x: m.iscomplexobj(x) + x), True),
     "isrealobj": ((lambda m, x: m.isrealobj(x) * x), True),
+    **{n: _exact_int(n) for n in ["gcd", "lcm"]},
+    "i0": ((lambda m, x: m.i0(x * 2 - 1)), True),
 }
 
 # Functions of both namespaces that take no array to dispatch on (shapes, dtypes, sizes) or
@@ -315,7 +317,7 @@ EXEMPT = {
     "broadcast_shapes": "takes shapes, not arrays",
     **{n: "takes sizes, not arrays: NumPy's own function"
        for n in ["indices", "diag_indices", "tril_indices", "triu_indices", "bartlett",
-                 "blackman", "hamming", "hanning"]},
+                 "blackman", "hamming", "hanning", "kaiser"]},
     **{n: "a test of any Python object, not an array function: NumPy's own function"
        for n in ["isscalar", "iterable"]},
     "einsum_path": "plans a contraction order: returns a path, not an array",

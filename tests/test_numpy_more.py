@@ -267,3 +267,41 @@ def test_elementwise_grads_jit_vmap():
             _same(got, np.stack(want))
     _same(cr.jit(cnp.divmod)(x, 0.7), np.divmod(x, 0.7))
     _same(cr.jit(cnp.ldexp)(x, np.array([1, 2, -3, 1024])), np.ldexp(x, [1, 2, -3, 1024]))
+
+
+@pytest.mark.parametrize("f", ["gcd", "lcm"])
+def test_gcd_lcm(f):
+    a = np.array([12, -20, 0, 0, 7, 1071, 2 ** 40])
+    b = np.array([8, 8, 5, 0, -3, 462, 6 ** 10])
+    _both(f, a, b)
+    _both(f, a.astype(np.int8), np.int8(4))
+    _both(f, a.astype(np.uint16), 6)
+    want = getattr(np, f)(a, b)
+    _same(cr.jit(getattr(cnp, f))(a, b), want)
+    _same(cr.jit(getattr(cnp, f))(a.astype(np.int16), np.int8(6)),
+          getattr(np, f)(a.astype(np.int16), np.int8(6)))
+    got = cr.vmap(getattr(cnp, f))(np.stack([a, b]), np.stack([b, a[::-1]]))
+    _same(got, np.stack([want, getattr(np, f)(b, a[::-1])]))
+    with pytest.raises(TypeError):
+        cr.jit(getattr(cnp, f))(np.ones(2), np.ones(2))
+
+
+def test_i0_and_kaiser():
+    x = np.array([0.0, 0.5, -1.3, 4.0])
+    for v in [x, x.astype(np.float32), x.astype(np.float16), np.array([1, 2, -3]), 1.0]:
+        got, want = cnp.i0(v), np.i0(v)
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6 if want.dtype == np.float64 else 1e-3)
+    with pytest.raises(TypeError):
+        cnp.i0(np.array([1j]))
+    check_grads(cnp.i0, (x,), order=2, modes=("fwd", "rev"))
+    np.testing.assert_allclose(cr.jit(cnp.i0)(x), np.i0(x), rtol=1e-12)
+    np.testing.assert_allclose(cr.vmap(cnp.i0)(x), np.i0(x), rtol=1e-12)
+    for M, beta in [(5, 3.0), (6, 0.0), (1, 2.0), (0, 1.0), (8, 14.0)]:
+        got, want = cnp.kaiser(M, beta), np.kaiser(M, beta)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    check_grads(lambda b: cnp.kaiser(6, b), (2.5,), order=2, modes=("fwd", "rev"))
+    np.testing.assert_allclose(cr.jit(lambda b: cnp.kaiser(5, b))(3.0), np.kaiser(5, 3.0))
+    np.testing.assert_allclose(cr.vmap(lambda b: cnp.kaiser(5, b))(np.array([1.0, 3.0])),
+                               [np.kaiser(5, 1.0), np.kaiser(5, 3.0)])

@@ -16,7 +16,7 @@ import numpy as np
 from numpy import (indices, diag_indices, tril_indices, triu_indices,  # noqa: F401
                    bartlett, blackman, hamming, hanning, isscalar, iterable)
 
-from ..core import Tracer
+from ..core import Tracer, bind
 from . import _indexing as I, _manip as M, _reductions as R, _shape as S, _ufuncs as U
 from ._tracer import _put_inplace, _rebind
 
@@ -26,7 +26,8 @@ __all__ = [
     "frexp", "ldexp", "bitwise_invert", "bitwise_left_shift", "bitwise_right_shift",
     "rollaxis", "unstack", "put_along_axis", "fill_diagonal", "indices", "ix_",
     "diag_indices", "diag_indices_from", "tril_indices", "triu_indices", "tril_indices_from",
-    "triu_indices_from", "vander", "bartlett", "blackman", "hamming", "hanning",
+    "triu_indices_from", "vander", "bartlett", "blackman", "hamming", "hanning", "gcd", "lcm",
+    "i0", "kaiser",
 ]
 
 bitwise_invert = U.invert
@@ -438,3 +439,87 @@ def vander(x, N=None, increasing=False):
     v = R.cumprod(S.concatenate(cols, axis=1), axis=1)[:, :N] if N > 0 \
         else np.empty((n, 0), dt)
     return v if increasing else M.flip(v, axis=1)
+
+
+def _gcd_traced(a, b):
+    from ..lax_control import while_loop
+    zero = np.zeros((), U._dtype(a))
+
+    def step(ab):
+        a, b = ab
+        nz = U.not_equal(b, zero)
+        safe = U.where(nz, b, np.ones((), U._dtype(b)))
+        return U.where(nz, b, a), U.where(nz, U.remainder(a, safe), zero)
+
+    return while_loop(lambda ab: R.any(U.not_equal(ab[1], zero)), step, (a, b))[0]
+
+
+def _int_pair(name, ufunc, x1, x2):
+    x1, x2 = _a(U._arr(x1)), _a(U._arr(x2))
+    dt = _ufunc_dtypes(ufunc, U._dtype(x1), U._dtype(x2))[0]
+    shape = np.broadcast_shapes(np.shape(x1), np.shape(x2))
+    a = S.broadcast_to(U.absolute(U.astype(x1, dt, copy=False)), shape)
+    b = S.broadcast_to(U.absolute(U.astype(x2, dt, copy=False)), shape)
+    return a, b
+
+
+def gcd(x1, x2, /, out=None):
+    """Elementwise greatest common divisor of integers (|result|, gcd(0, 0) = 0), as
+    numpy.gcd (no derivative).
+
+    >>> gcd([12, -20], 8)
+    array([4, 4])
+    """
+    U._no_out(out, "gcd")
+    if not isinstance(x1, Tracer) and not isinstance(x2, Tracer):
+        return np.gcd(x1, x2)
+    return _gcd_traced(*_int_pair("gcd", np.gcd, x1, x2))
+
+
+def lcm(x1, x2, /, out=None):
+    """Elementwise least common multiple of integers (|result|, 0 if either is 0), as
+    numpy.lcm (no derivative).
+
+    >>> lcm([4, -6], 6)
+    array([12,  6])
+    """
+    U._no_out(out, "lcm")
+    if not isinstance(x1, Tracer) and not isinstance(x2, Tracer):
+        return np.lcm(x1, x2)
+    a, b = _int_pair("lcm", np.lcm, x1, x2)
+    g = _gcd_traced(a, b)
+    zero = np.zeros((), U._dtype(g))
+    safe = U.where(U.equal(g, zero), np.ones((), U._dtype(g)), g)
+    return U.where(U.equal(g, zero), zero, U.multiply(U.floor_divide(a, safe), b))
+
+
+def i0(x):
+    """The modified Bessel function of the first kind of order 0, as numpy.i0 (real input;
+    integers give float64); derivative i1.
+
+    >>> float(i0(1.0))
+    1.2660658777520084
+    """
+    from ..prims.special import i0_p
+    x = _a(U._arr(x))
+    dt = U._dtype(x)
+    if dt.kind == "c":
+        raise TypeError("i0 not supported for complex values")
+    dt = dt if dt.kind == "f" else np.dtype(np.float64)
+    return U.astype(bind(i0_p, U.astype(x, dt, copy=False)), dt, copy=False)
+
+
+def kaiser(M, beta):
+    """The Kaiser window of M points with shape parameter beta, as numpy.kaiser
+    (differentiable in beta).
+
+    >>> kaiser(3, 0.0)
+    array([1., 1., 1.])
+    """
+    if M == 1:
+        return np.ones(1, dtype=np.result_type(M, 0.0))
+    n = np.arange(0, M)
+    alpha = (M - 1) / 2.0
+    beta = _a(beta)
+    r = np.sqrt(1 - ((n - alpha) / alpha) ** 2.0)
+    return U.divide(i0(U.multiply(beta, r)), i0(U.astype(beta, np.float64)))
