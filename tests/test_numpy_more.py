@@ -305,3 +305,152 @@ def test_i0_and_kaiser():
     np.testing.assert_allclose(cr.jit(lambda b: cnp.kaiser(5, b))(3.0), np.kaiser(5, 3.0))
     np.testing.assert_allclose(cr.vmap(lambda b: cnp.kaiser(5, b))(np.array([1.0, 3.0])),
                                [np.kaiser(5, 1.0), np.kaiser(5, 3.0)])
+
+
+_X = np.arange(12.0).reshape(3, 4) * 0.7 - 2.9
+_P = np.cumsum(np.array([0, 3.0, 3.5, -3, 2, 4]))
+SETS_CASES = [
+    ("delete", (_X, 1, 0), {}), ("delete", (_X, [0, 2]), {}),
+    ("delete", (_X, slice(0, 3, 2), 1), {}),
+    ("delete", (_X, np.array([True, False, True, False]), 1), {}),
+    ("insert", (_X, 1, 5.0, 0), {}), ("insert", (_X, [1, 3], [7.0, 8.0], 1), {}),
+    ("insert", (_X, 2, [[1, 2, 3]], 1), {}), ("insert", (np.arange(5), [1, 1], [9.7, 8]), {}),
+    ("insert", (np.arange(3), 3, [7, 8]), {}), ("insert", (_X, [], []), {}),
+    ("isin", (_X, [0.6, 1.3, 7.0]), {}), ("isin", (_X, []), {"invert": True}),
+    ("isin", ([np.nan, 1], [np.nan, 1]), {}), ("isin", (3, [[1, 3]]), {}),
+    ("intersect1d", ([1, 3, 4, 3], [3, 1, 2, 1]), {}),
+    ("intersect1d", ([1, 3, 4, 3], [3.0, 1, 2, 1]), {"return_indices": True}),
+    ("union1d", ([-1, 0, 1], [-2, 0, 2.5]), {}), ("setdiff1d", ([1, 2, 3, 2, 4], [3, 4, 5]), {}),
+    ("setdiff1d", ([5, 2, 3], [3]), {"assume_unique": True}),
+    ("setxor1d", ([1, 2, 3, 2, 4], [2, 3, 5, 7, 5]), {}), ("setxor1d", ([], []), {}),
+    ("lexsort", (([1, 2, 1, 0], [0, 0, 1, 0]),), {}),
+    ("lexsort", (np.array([[3, 1, 2], [1, 1, 0]]),), {}),
+    ("lexsort", ((_X, np.floor(_X[::-1]) % 3),), {"axis": 0}),
+    ("compress", ([0, 1], _X, 0), {}), ("compress", ([False, True, True], _X), {}),
+    ("extract", (_X > 0.5, _X), {}),
+    ("choose", ([0, 1, 0], [[1, 2, 3], [10, 20, 30]]), {}),
+    ("choose", ([0, 3, -1], [[1, 2, 3], [10.0, 20, 30]]), {"mode": "wrap"}),
+    ("choose", ([[0], [5]], [1, [5, 6]]), {"mode": "clip"}),
+    ("resize", ([1, 2, 3], (2, 2)), {}), ("resize", (_X, 7), {}),
+    ("resize", (np.array([]), 3), {}),
+    ("trim_zeros", (np.array([0, 0, 1, 2, 0]),), {}),
+    ("trim_zeros", (np.array([0.0, 0, 1, 2, 0]), "b"), {}),
+    ("trim_zeros", (np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0.0]]),), {}),
+    ("trim_zeros", (np.zeros(3),), {}), ("trim_zeros", ([0, 3, 0], "f"), {}),
+    ("sort_complex", ([3, 1, 2],), {}), ("sort_complex", (np.array([3, 1], np.int8),), {}),
+    ("sort_complex", (np.array([1 + 2j, 1 - 1j]),), {}),
+    ("sort_complex", (np.float32([2, 1]),), {}),
+    ("unique_all", (np.array([3.0, 1, 1, np.nan, np.nan]),), {}),
+    ("unique_counts", ([3, 1, 1],), {}), ("unique_inverse", (np.floor(_X) % 3,), {}),
+    ("unique_values", (np.array([3, 1, 2, 3, 9, -4]),), {}),
+    ("unique_values", (np.array([3.0, 1, np.nan, np.nan]),), {}),
+    ("unwrap", (_P,), {}), ("unwrap", (np.array([0, 1, 3, 9, 2, 5]),), {"period": 4}),
+    ("unwrap", (np.array([0, 1, 3, 9, 2, 5]),), {"period": 6}),
+    ("unwrap", (np.stack([_P, _P * 2]),), {"axis": 0, "discont": 4}),
+    ("unwrap", (np.float32(_P),), {}),
+    ("spacing", (np.array([1.0, -1, 0, -0.0, np.inf, np.nan, 1e300]),), {}),
+    ("spacing", (np.float32([1, 2]),), {}), ("spacing", (np.array([1, 2]),), {}),
+    ("polyadd", ([1, 2], [9, 5, 4]), {}), ("polysub", ([2, 10, -2.0], [3, 10, -4]), {}),
+    ("polyadd", (3, [1, 2]), {}), ("polyder", ([1, 1, 1, 1],), {}),
+    ("polyder", ([1.0, 2, 3, 4], 2), {}), ("polyder", ([1, 2], 0), {}),
+    ("polyint", ([3, 2, 1],), {}), ("polyint", ([3, 2, 1], 2), {}),
+    ("polyint", ([3, 2, 1], 2, [1, 2]), {}), ("polyint", ([3, 2, 1], 3, 2.0), {}),
+    ("polyint", ([3, 2, 1], 0), {}),
+    ("apply_over_axes", (np.sum, _X, [0, 1]), {}), ("apply_over_axes", (np.mean, _X, 1), {}),
+]
+
+
+@pytest.mark.parametrize("f,args,kw", SETS_CASES)
+def test_set_and_selection_functions_equal_numpy(f, args, kw):
+    want = getattr(np, f)(*args, **kw)
+    got = getattr(cnp, f)(*args, **kw)
+    assert type(got) is type(want) or isinstance(want, np.ndarray)
+    _same(tuple(got) if isinstance(want, tuple) else got,
+          tuple(want) if isinstance(want, tuple) else want)
+
+
+@pytest.mark.parametrize("f,args", [("choose", ([0, 2], [[1, 2], [3, 4]])),
+                                    ("delete", (np.ones(3), 5)),
+                                    ("polyder", ([1, 2], -1)), ("polyint", ([1, 2], 2, [])),
+                                    ("resize", ([1], (-1, 2))), ("compress", ([[1]], [1]))])
+def test_errors_as_numpy(f, args):
+    with pytest.raises(Exception) as want:
+        getattr(np, f)(*args)
+    with pytest.raises(type(want.value)):
+        getattr(cnp, f)(*args)
+
+
+_SMOOTH = [
+    lambda x: cnp.delete(x, [0, 2], axis=1),
+    lambda x: cnp.insert(x, [1, 3], x[:, :2] ** 2, axis=1),
+    lambda x: cnp.insert(x, 2, x[0, 0] * 3.0),
+    lambda x: cnp.choose(np.array([[0, 1, 2, 1]]), [x[0], x[1] ** 2, x[2] * x[0]]),
+    lambda x: cnp.resize(x ** 2, (5, 3)),
+    lambda x: cnp.unwrap(x * 5, axis=0),
+    lambda x: cnp.polyadd(x[0] ** 2, x[1, :2]),
+    lambda x: cnp.polysub(x[0, :2], x[1] * x[2]),
+    lambda x: cnp.polyder(x[0] ** 2, 2),
+    lambda x: cnp.polyint(x[0] ** 2, 2, k=x[1, :2]),
+    lambda x: cnp.apply_over_axes(cnp.sum, x * x, [0, 1]),
+    lambda x: cnp.real(cnp.sort_complex(x[0] ** 2)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(_SMOOTH)))
+def test_fixed_shape_functions_grads_jit_vmap(k):
+    f = _SMOOTH[k]
+    check_grads(f, (_X,), order=2, modes=("fwd", "rev"))
+    np.testing.assert_allclose(cr.jit(f)(_X), f(_X), rtol=1e-12)
+    xs = np.stack([_X, _X * 1.3 + 0.1])
+    np.testing.assert_allclose(cr.vmap(f)(xs), np.stack([f(v) for v in xs]), rtol=1e-12)
+
+
+def test_isin_lexsort_choose_spacing_under_jit_and_vmap():
+    t = np.array([0.6, 1.3, 7.0])
+    _same(cr.jit(lambda x: cnp.isin(x, t))(_X), np.isin(_X, t))
+    _same(cr.vmap(lambda x: cnp.isin(x, t, invert=True))(_X), np.isin(_X, t, invert=True))
+    keys = (np.floor(_X[0]), np.floor(_X[1] / 3))
+    _same(cr.jit(cnp.lexsort)(keys), np.lexsort(keys))
+    got = cr.vmap(lambda k: cnp.lexsort((k, -k)))(np.floor(_X))
+    _same(got, np.stack([np.lexsort((r, -r)) for r in np.floor(_X)]))
+    idx = np.array([2, 0, 1, 1])
+    _same(cr.jit(lambda i, c: cnp.choose(i, c))(idx, _X), np.choose(idx, _X))
+    _same(cr.jit(cnp.spacing)(_X), np.spacing(_X))
+    assert not np.any(cr.grad(lambda x: cnp.spacing(x).sum())(_X))
+
+
+_VALUE_SHAPED = [
+    lambda x: cnp.intersect1d(x, x[1:]),
+    lambda x: cnp.union1d(x[0], x[1]),
+    lambda x: cnp.setdiff1d(x, x[1]),
+    lambda x: cnp.setxor1d(x[:2], x[1:]),
+    lambda x: cnp.compress(x[0] > 0.0, x, axis=1),
+    lambda x: cnp.extract(x > 0.0, x * x),
+    lambda x: cnp.trim_zeros(cnp.where(x[0] > 0.5, 0.0, x[0])),
+    lambda x: cnp.unique_all(cnp.floor(x) * x[0, 0]).values,
+    lambda x: cnp.unique_counts(cnp.floor(x) * x[0, 0]).values,
+    lambda x: cnp.unique_inverse(cnp.floor(x) * x[0, 0]).values,
+    lambda x: cnp.unique_values(cnp.floor(x) * x[0, 0]),
+    lambda x: cnp.delete(x, cnp.argmax(x[0])),
+]
+
+
+@pytest.mark.parametrize("k", range(len(_VALUE_SHAPED)))
+def test_value_shaped_functions_differentiate_and_refuse_jit(k):
+    f = _VALUE_SHAPED[k]
+    check_grads(lambda x: f(x) ** 2, (_X,), order=2, modes=("fwd", "rev"))
+    with pytest.raises(cr.core.ConcretizationError, match="jit"):
+        cr.jit(f)(_X)
+    with pytest.raises(cr.core.ConcretizationError, match="vmap"):
+        cr.vmap(f)(np.stack([_X, _X]))
+
+
+def test_unique_and_set_gradients_reach_the_selected_elements():
+    x = np.array([3.0, 1.0, 3.0, 2.0])
+    g = cr.grad(lambda x: (cnp.unique_all(x).values * np.array([1.0, 10.0, 100.0])).sum())(x)
+    np.testing.assert_array_equal(g, [100.0, 1.0, 0.0, 10.0])
+    g = cr.grad(lambda x: cnp.setdiff1d(x, [2.0]).sum())(x)
+    np.testing.assert_array_equal(g, [1.0, 1.0, 0.0, 0.0])
+    g = cr.grad(lambda x: (cnp.trim_zeros(x * (x > 1.5)) * np.array([2.0, 3.0])).sum())(
+        np.array([1.0, 3.0, 2.0, 1.0]))
+    np.testing.assert_array_equal(g, [0.0, 2.0, 3.0, 0.0])

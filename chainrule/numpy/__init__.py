@@ -25,6 +25,7 @@ from ._vectorize import *  # noqa: F401,F403
 from ._stats import *  # noqa: F401,F403
 from ._more import *  # noqa: F401,F403
 from ._more import divmod  # noqa: F401
+from ._sets import *  # noqa: F401,F403
 from . import linalg, fft  # noqa: F401
 from . import _tracer  # noqa: F401  (installs array behaviour on tracers)
 
