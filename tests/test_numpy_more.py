@@ -454,3 +454,54 @@ def test_unique_and_set_gradients_reach_the_selected_elements():
     g = cr.grad(lambda x: (cnp.trim_zeros(x * (x > 1.5)) * np.array([2.0, 3.0])).sum())(
         np.array([1.0, 3.0, 2.0, 1.0]))
     np.testing.assert_array_equal(g, [0.0, 2.0, 3.0, 0.0])
+
+
+@pytest.mark.parametrize("a1,a2", [([0, 1, 2], [1, 1]), ([0, 0], [1, 2]), ([0, 0], [0]),
+                                   (np.array([1, 2], np.float32), [1.0]), (3, [1, 2]),
+                                   ([1.0, 2], [3, 4, 5]), (np.float32([0, 2]), np.float32([3]))])
+def test_polymul_equals_numpy(a1, a2):
+    _same(cnp.polymul(a1, a2), np.polymul(a1, a2))
+
+
+def test_polymul_grads_and_jit_refusal():
+    check_grads(lambda a: cnp.polymul(a, a[1:] ** 2), (np.array([1.0, -2.0, 3.0]),), order=2,
+                modes=("fwd", "rev"))
+    with pytest.raises(cr.core.ConcretizationError, match="jit"):
+        cr.jit(cnp.polymul)(np.ones(2), np.ones(3))
+
+
+_PX = np.array([-1.5, 2.4, 0.5, 3.0, -0.2])
+
+
+@pytest.mark.parametrize("conds,funcs,extra", [
+    (lambda x: [x < 0], [lambda v: -v, 5.0], ()),
+    (lambda x: [x < 0, x > 2], [lambda v: v * 2, lambda v: v ** 2, 1.0], ()),
+    (lambda x: x < 1, [7.0, lambda v: v.sum()], ()),
+    (lambda x: [x < 0], [lambda v: v * 2], ()),
+    (lambda x: [x > 0, x > 1], [lambda v, a: v * a, lambda v, a: v + a], (3.0,)),
+])
+def test_piecewise_equals_numpy(conds, funcs, extra):
+    _same(cnp.piecewise(_PX, conds(_PX), funcs, *extra),
+          np.piecewise(_PX, conds(_PX), funcs, *extra))
+
+
+def test_piecewise_dtypes_scalars_and_transforms():
+    xi = np.array([1, 2, 3])
+    _same(cnp.piecewise(xi, [xi > 1], [lambda v: v * 2.5, 7]),
+          np.piecewise(xi, [xi > 1], [lambda v: v * 2.5, 7]))
+    for c in [True, False]:
+        _same(cnp.piecewise(np.float64(2.0), [c], [lambda v: v * 2]),
+              np.piecewise(np.float64(2.0), [c], [lambda v: v * 2]))
+    with pytest.raises(ValueError):
+        cnp.piecewise(_PX, [_PX > 0], [1.0, 2.0, 3.0])
+    f = lambda x: cnp.piecewise(x, [x < 0, x > 2],  # noqa: E731
+                                [lambda v: v * 2, lambda v: v ** 2, lambda v: cnp.sin(v)])
+    want = np.piecewise(_PX, [_PX < 0, _PX > 2], [lambda v: v * 2, lambda v: v ** 2, np.sin])
+    np.testing.assert_allclose(f(_PX), want, rtol=1e-15)
+    np.testing.assert_allclose(cr.jit(f)(_PX), want, rtol=1e-15)
+    np.testing.assert_allclose(cr.vmap(f)(np.stack([_PX, -_PX]))[1],
+                               np.piecewise(-_PX, [-_PX < 0, -_PX > 2],
+                                            [lambda v: v * 2, lambda v: v ** 2, np.sin]))
+    check_grads(f, (_PX,), order=2, modes=("fwd", "rev"))
+    np.testing.assert_allclose(cr.grad(lambda x: f(x).sum())(_PX),
+                               np.where(_PX < 0, 2.0, np.where(_PX > 2, 2 * _PX, np.cos(_PX))))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy import fromfunction  # noqa: F401
 
-from ..core import Tracer
+from ..core import ConcretizationError, Tracer
 from . import _indexing as I, _manip as M, _reductions as R, _shape as S, _ufuncs as U
 from ._stats import _concrete
 
@@ -20,7 +20,7 @@ __all__ = [
     "delete", "insert", "isin", "intersect1d", "union1d", "setdiff1d", "setxor1d", "lexsort",
     "compress", "extract", "choose", "resize", "trim_zeros", "sort_complex", "unique_all",
     "unique_counts", "unique_inverse", "unique_values", "unwrap", "spacing", "polyadd",
-    "polysub", "polyder", "polyint", "apply_over_axes", "fromfunction",
+    "polysub", "polyder", "polyint", "apply_over_axes", "fromfunction", "polymul", "piecewise",
 ]
 
 _HINT = ("The result's shape depends on the values, so it is not known while tracing: "
@@ -512,3 +512,78 @@ def apply_over_axes(func, a, axes):
             else:
                 raise ValueError("function is not returning an array of the correct shape")
     return val
+
+
+def _trim_leading(p, how):
+    v = _concrete(p, how, "polymul trims leading zero coefficients (as numpy.poly1d does), "
+                  "so the result's length depends on the values.")
+    nz = np.flatnonzero(v)
+    start = int(nz[0]) if nz.size else np.shape(p)[0] - 1
+    return I.getitem(p, slice(start, None))
+
+
+def polymul(a1, a2):
+    """The product of two polynomials (coefficients, highest power first; leading zeros
+    dropped first, as NumPy does), as numpy.polymul.
+
+    >>> polymul([1, 2], [1, 1])
+    array([1, 3, 2])
+    """
+    from ._stats import convolve
+    a1, a2 = _poly(a1), _poly(a2)
+    if np.shape(a1)[0] == 0 or np.shape(a2)[0] == 0:
+        return np.polymul(np.zeros(np.shape(a1), U._dtype(a1)),
+                          np.zeros(np.shape(a2), U._dtype(a2)))
+    return convolve(_trim_leading(a1, "polymul()"), _trim_leading(a2, "polymul()"))
+
+
+def _concrete_or_none(c):
+    if not isinstance(c, Tracer):
+        return np.asarray(c)
+    try:
+        return np.asarray(c._trace.concrete(c, "piecewise()"))
+    except ConcretizationError:
+        return None
+
+
+def piecewise(x, condlist, funclist, *args, **kw):
+    """x's shape filled piece by piece: where condlist[i], funclist[i] (a value, or a
+    function of the selected elements), as numpy.piecewise (an extra function is the
+    "otherwise" piece). With concrete conditions each function sees only its elements, as in
+    NumPy; under jit/vmap it is applied to all of x and selected (so it must be elementwise).
+
+    >>> piecewise(np.array([-1.0, 2.0]), [np.array([-1.0, 2.0]) < 0], [lambda v: -v, 5.0])
+    array([1., 5.])
+    """
+    x = _a(x)
+    n2 = len(funclist)
+    if np.isscalar(condlist) or isinstance(condlist, Tracer) and np.ndim(condlist) == 0 or (
+            not isinstance(condlist[0], (list, np.ndarray, Tracer)) and np.ndim(x) != 0):
+        condlist = [condlist]
+    conds = [U.astype(_a(c), bool, copy=False) for c in condlist]
+    if len(conds) == n2 - 1:
+        conds.append(U.logical_not(R.any(S.stack([S.broadcast_to(c, np.shape(x))
+                                                   for c in conds]), axis=0)))
+    elif len(conds) != n2:
+        raise ValueError(f"with {len(conds)} condition(s), either {len(conds)} or "
+                         f"{len(conds) + 1} functions are expected")
+    dt = U._dtype(x)
+    y = S.broadcast_to(np.zeros((), dt), np.shape(x))
+    for cond, func in zip(conds, funclist):
+        cond = S.broadcast_to(cond, np.shape(x))
+        cv = _concrete_or_none(cond)
+        if cv is not None and np.ndim(x) == 0:
+            if bool(cv):
+                vals = func(S.reshape(x, (1,)), *args, **kw) if callable(func) else func
+                y = S.reshape(U.astype(_a(vals), dt), ())
+        elif cv is not None:
+            idx = np.nonzero(cv)
+            if not callable(func):
+                y = I.scatter(y, idx, U.astype(_a(func), dt), "set")
+            elif idx[0].size > 0:
+                vals = func(I.getitem(x, idx), *args, **kw)
+                y = I.scatter(y, idx, U.astype(_a(vals), dt), "set")
+        else:
+            vals = func(x, *args, **kw) if callable(func) else func
+            y = U.where(cond, U.astype(_a(vals), dt), y)
+    return y
