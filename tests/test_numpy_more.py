@@ -505,3 +505,19 @@ def test_piecewise_dtypes_scalars_and_transforms():
     check_grads(f, (_PX,), order=2, modes=("fwd", "rev"))
     np.testing.assert_allclose(cr.grad(lambda x: f(x).sum())(_PX),
                                np.where(_PX < 0, 2.0, np.where(_PX > 2, 2 * _PX, np.cos(_PX))))
+
+
+@pytest.mark.parametrize("dt", [np.float16, np.float32, np.float64])
+def test_frexp_ldexp_spacing_modf_bit_exact_on_random_and_extreme_values(dt):
+    rng = np.random.default_rng(5)
+    fi = np.finfo(dt)
+    with np.errstate(all="ignore"):
+        x = np.concatenate([rng.standard_normal(3000) * 10.0 ** rng.integers(-30, 30, 3000),
+                            [fi.tiny, fi.smallest_subnormal, fi.max, -fi.max, fi.tiny / 3,
+                             fi.eps, 1 - fi.epsneg, 0, -0.0, np.inf, -np.inf, np.nan]]).astype(dt)
+        for f in ["frexp", "spacing", "modf"]:
+            _same(cr.jit(getattr(cnp, f))(x), getattr(np, f)(x))
+        for span in [60, 300, 3000]:
+            e = rng.integers(-span, span, x.size)
+            _same(cr.jit(cnp.ldexp)(x, e), np.ldexp(x, e))
+            _same(cnp.ldexp(x, e), np.ldexp(x, e))

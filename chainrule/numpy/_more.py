@@ -229,7 +229,18 @@ def ldexp(x1, x2, /, out=None):
     dt = _ufunc_dtypes(np.ldexp, U._dtype(x1), U._dtype(x2))[0]
     x1 = U.astype(x1, dt, copy=False)
     shape = np.broadcast_shapes(np.shape(x1), np.shape(x2))
-    return _times_pow2(S.broadcast_to(x1, shape), S.broadcast_to(x2, shape))
+    x1, x2 = S.broadcast_to(x1, shape), S.broadcast_to(x2, shape)
+    # x1 = m 2**k (m in [0.5, 1)); the result m 2**t, t = k + x2, is one correctly rounded
+    # product of an exact power of two and m/2 (or 2m near overflow); the mantissa carries
+    # the derivative.
+    m, k = frexp(x1)
+    big = np.finfo(dt).maxexp + np.finfo(dt).nmant + 8
+    t = U.clip(U.add(U.astype(k, np.int64), U.astype(x2, np.int64)), -big, big)
+    hi = U.greater(t, 0)
+    scale = U.astype(U.exp2(U.astype(U.where(hi, t - 1, t + 1), np.float64)), dt)
+    r = U.multiply(U.multiply(m, U.where(hi, np.asarray(2, dt), np.asarray(0.5, dt))), scale)
+    special = U.logical_or(U.equal(x1, 0), U.logical_not(U.isfinite(x1)))
+    return U.where(special, x1, r)
 
 
 def frexp(x, /, out=(None, None)):

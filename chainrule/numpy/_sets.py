@@ -405,8 +405,10 @@ def spacing(x, /, out=None):
     x = stop_gradient(U.astype(x, dt, copy=False))
     finite = U.isfinite(x)
     x = U.where(finite, x, np.zeros((), dt))
-    away = U.where(U.logical_and(U.signbit(x), U.not_equal(x, 0)), np.asarray(-np.inf, dt),
-                   np.asarray(np.inf, dt))
+    # NumPy's float16 spacing steps towards +inf for negative x too (so it is positive)
+    away = np.asarray(np.inf, dt) if dt == np.float16 else U.where(
+        U.logical_and(U.signbit(x), U.not_equal(x, 0)), np.asarray(-np.inf, dt),
+        np.asarray(np.inf, dt))
     return U.where(finite, U.subtract(U.nextafter(x, away), x), np.asarray(np.nan, dt))
 
 
