@@ -521,3 +521,25 @@ def test_frexp_ldexp_spacing_modf_bit_exact_on_random_and_extreme_values(dt):
             e = rng.integers(-span, span, x.size)
             _same(cr.jit(cnp.ldexp)(x, e), np.ldexp(x, e))
             _same(cnp.ldexp(x, e), np.ldexp(x, e))
+
+
+def test_in_place_functions_refuse_what_they_cannot_record():
+    with pytest.raises(TypeError, match="cannot hold traced values"):
+        cr.grad(lambda v: (np.put_along_axis(np.zeros((2, 2)), np.array([[0], [1]]), v, 1),
+                           v)[1].sum())(1.0)
+    with pytest.raises(TypeError, match="cannot hold traced values"):
+        cr.grad(lambda v: (cnp.fill_diagonal(np.zeros((2, 2)), v), v)[1])(1.0)
+
+    def on_view(x):
+        y = x * 1.0
+        cnp.fill_diagonal(y[:2], 5.0)
+        return y
+    with pytest.raises(TypeError, match="view"):
+        cr.grad(lambda x: on_view(x).sum())(np.ones((3, 3)))
+
+
+def test_choose_checks_bounds_where_the_indices_are_known():
+    with pytest.raises(ValueError, match="invalid entry"):
+        cr.grad(lambda c: cnp.choose(cnp.argmax(c) + 5, [c[0], c[1]]))(np.ones(2))
+    got = cr.jit(lambda i, c: cnp.choose(i, c, mode="clip"))(np.array([-1, 4]), _X[:2, :2])
+    _same(got, np.choose(np.array([-1, 4]), _X[:2, :2], mode="clip"))

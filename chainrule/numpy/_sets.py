@@ -231,9 +231,10 @@ def choose(a, choices, out=None, mode="raise"):
         idx = U.remainder(idx, n)
     elif mode == "clip":
         idx = U.clip(idx, 0, n - 1)
-    elif not isinstance(idx, Tracer) and np.size(idx) and (np.min(idx) < 0 or
-                                                           np.max(idx) >= n):
-        raise ValueError("invalid entry in choice array")
+    else:
+        iv = _concrete_or_none(idx, "choose()")   # checked where known (not under jit)
+        if iv is not None and iv.size and (iv.min() < 0 or iv.max() >= n):
+            raise ValueError("invalid entry in choice array")
     dt = np.result_type(*[U._dtype(c) for c in choices])
     shape = np.broadcast_shapes(np.shape(idx), *[np.shape(c) for c in choices])
     out = S.broadcast_to(U.astype(choices[-1], dt, copy=False), shape)
@@ -539,11 +540,12 @@ def polymul(a1, a2):
     return convolve(_trim_leading(a1, "polymul()"), _trim_leading(a2, "polymul()"))
 
 
-def _concrete_or_none(c):
+def _concrete_or_none(c, how="piecewise()"):
+    """The value of c when it is known (eager, grad, jvp), else None (jit, vmap)."""
     if not isinstance(c, Tracer):
         return np.asarray(c)
     try:
-        return np.asarray(c._trace.concrete(c, "piecewise()"))
+        return np.asarray(c._trace.concrete(c, how))
     except ConcretizationError:
         return None
 
